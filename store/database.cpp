@@ -1,0 +1,136 @@
+#include "store/database.hpp"
+
+#include <sqlite3.h>
+
+namespace provbox::store {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, std::string_view what) {
+  throw store_error(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+}  // namespace
+
+statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+    fail(db, "preparing SQL");
+}
+
+statement::statement(statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+statement::~statement() { sqlite3_finalize(stmt_); }
+
+void statement::bind(int index, std::string_view text) {
+  if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+    fail(db_, "binding a value");
+}
+
+void statement::bind(int index, std::int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) fail(db_, "binding a value");
+}
+
+void statement::bind(int index, std::nullopt_t) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) fail(db_, "binding a value");
+}
+
+void statement::bind_blob(int index, const void* data, std::size_t size) {
+  if (sqlite3_bind_blob64(stmt_, index, data, size, SQLITE_TRANSIENT) != SQLITE_OK)
+    fail(db_, "binding a value");
+}
+
+bool statement::step() {
+  switch (sqlite3_step(stmt_)) {
+    case SQLITE_ROW: return true;
+    case SQLITE_DONE: return false;
+    default: fail(db_, "running SQL");
+  }
+}
+
+void statement::run() {
+  while (step()) {
+  }
+}
+
+void statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string statement::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  const int n = sqlite3_column_bytes(stmt_, column);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+
+std::int64_t statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+bool statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+database::database(const std::string& path) : path_(path) {
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw store_error("cannot open database " + path + ": " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // The CLI and the daemon share the file; wait for the other's write lock
+  // rather than failing at once.
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA foreign_keys = ON");
+  exec("PRAGMA journal_mode = WAL");
+  // In WAL mode NORMAL survives application crashes and only risks the last
+  // commits on power loss, at a fraction of FULL's fsyncs.
+  exec("PRAGMA synchronous = NORMAL");
+}
+
+database::~database() { sqlite3_close(db_); }
+
+void database::exec(std::string_view sql) {
+  char* error = nullptr;
+  const std::string owned(sql);
+  if (sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw store_error(message);
+  }
+}
+
+std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int database::changes() const { return sqlite3_changes(db_); }
+
+transaction::transaction(database& db, kind k) : db_(db) {
+  if (sqlite3_get_autocommit(db_.handle()) == 0) {
+    static unsigned counter = 0;
+    savepoint_ = "provbox_" + std::to_string(++counter);
+    db_.exec("SAVEPOINT " + savepoint_);
+  } else {
+    db_.exec(k == kind::write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  }
+}
+
+transaction::~transaction() {
+  if (!done_) {
+    try {
+      if (savepoint_.empty()) {
+        db_.exec("ROLLBACK");
+      } else {
+        db_.exec("ROLLBACK TO " + savepoint_);
+        db_.exec("RELEASE " + savepoint_);
+      }
+    } catch (...) {
+      // Nothing more can be done in a destructor; SQLite rolls back an
+      // unfinished transaction when the connection closes anyway.
+    }
+  }
+}
+
+void transaction::commit() {
+  db_.exec(savepoint_.empty() ? "COMMIT" : "RELEASE " + savepoint_);
+  done_ = true;
+}
+
+}  // namespace provbox::store

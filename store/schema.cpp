@@ -1,0 +1,111 @@
+#include "store/schema.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace provbox::store {
+namespace {
+
+// migrations[i] takes the schema from version i to i + 1. Append only: a
+// released migration is never edited.
+constexpr std::string_view migrations[] = {
+    // 0 -> 1: the inventory.
+    R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+-- revision: one counter for every change, so versions never repeat.
+-- version_floor: DBID_DBASE_VERSION = floor + revision.
+INSERT INTO meta (key, value) VALUES ('revision', 0), ('version_floor', 10000);
+
+CREATE TABLE models (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  config_file TEXT NOT NULL,
+  template    TEXT NOT NULL DEFAULT '',
+  revision    INTEGER NOT NULL
+);
+
+CREATE TABLE model_patterns (
+  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  pattern  TEXT NOT NULL,
+  PRIMARY KEY (model_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE devices (
+  id             INTEGER PRIMARY KEY,
+  mac            TEXT NOT NULL UNIQUE,
+  model_id       INTEGER NOT NULL REFERENCES models(id) ON DELETE RESTRICT,
+  serial         TEXT NOT NULL DEFAULT '',
+  hw_version     TEXT NOT NULL DEFAULT '',
+  sw_version     TEXT NOT NULL DEFAULT '',
+  label          TEXT NOT NULL DEFAULT '',
+  group_name     TEXT NOT NULL DEFAULT '',
+  static_ip      TEXT NOT NULL DEFAULT '',
+  encryption_key TEXT NOT NULL DEFAULT '',
+  enabled        INTEGER NOT NULL DEFAULT 1,
+  revision       INTEGER NOT NULL,
+  created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX devices_by_model ON devices (model_id);
+CREATE INDEX devices_by_group ON devices (group_name);
+
+-- scope is global, group, model or device; target is '' for global, else
+-- the group name, the model name or the device's MAC.
+CREATE TABLE params (
+  scope  TEXT NOT NULL CHECK (scope IN ('global', 'group', 'model', 'device')),
+  target TEXT NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (scope, target, key)
+) WITHOUT ROWID;
+
+CREATE TABLE variables (
+  scope  TEXT NOT NULL CHECK (scope IN ('global', 'group', 'model', 'device')),
+  target TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY (scope, target, name)
+) WITHOUT ROWID;
+
+-- The last revision at which anything in a scope changed (a param or
+-- variable set or removed, or a bump): removals leave no row behind, so
+-- this is what keeps versions rising when a param goes away.
+CREATE TABLE scope_revisions (
+  scope    TEXT NOT NULL,
+  target   TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (scope, target)
+) WITHOUT ROWID;
+)sql",
+};
+
+}  // namespace
+
+int schema_version(database& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  stmt.step();
+  return static_cast<int>(stmt.integer(0));
+}
+
+int latest_schema_version() { return static_cast<int>(std::size(migrations)); }
+
+int migrate(database& db) {
+  const int found = schema_version(db);
+  if (found > latest_schema_version()) {
+    throw store_error("database " + db.path() + " has schema version " + std::to_string(found) +
+                      ", newer than this provbox understands (" +
+                      std::to_string(latest_schema_version()) + "); upgrade provbox");
+  }
+  for (int version = found; version < latest_schema_version(); ++version) {
+    transaction tx(db);
+    db.exec(migrations[version]);
+    db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+    tx.commit();
+  }
+  return found;
+}
+
+}  // namespace provbox::store

@@ -34,4 +34,7 @@ bool is_valid_key(std::string_view key);
 
 template_parse_result parse_template(std::string_view text);
 
+// "line 3: invalid key 'A B'", the form operators see in logs and the CLI.
+std::string to_string(const template_error& error);
+
 }  // namespace provbox::profile

@@ -1,0 +1,111 @@
+#include "store/validation.hpp"
+
+#include <arpa/inet.h>
+
+#include <string>
+
+#include "server/profile/macro.hpp"
+
+namespace provbox::store {
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  for (char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+}  // namespace
+
+bool is_valid_model_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && all_of(name, is_name_char);
+}
+
+bool is_valid_group_name(std::string_view name) { return is_valid_model_name(name); }
+
+bool is_valid_config_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name == "." || name == "..") return false;
+  for (char c : name)
+    if (c == '/' || c == '\\' || is_control(c)) return false;
+  return true;
+}
+
+bool is_valid_file_pattern(std::string_view pattern, std::string* why) {
+  auto refuse = [&](const char* reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  if (pattern.empty() || pattern.size() > 256) return refuse("a pattern has 1 to 256 characters");
+  if (pattern.front() == '/') return refuse("a pattern is relative to the server's root (no leading '/')");
+  for (char c : pattern)
+    if (c == '\\' || is_control(c) || c == '?' || c == '#' || c == '%')
+      return refuse("a pattern cannot contain '\\', '?', '#', '%' or control characters");
+  int mac_references = 0;
+  for (const auto& token : profile::tokenize_macros(pattern)) {
+    if (const auto* literal = std::get_if<profile::macro_literal>(&token)) {
+      // Split the literal text into path segments; none may be "." or "..".
+      std::string_view text = literal->text;
+      if (text.find("/../") != std::string_view::npos || text.find("/./") != std::string_view::npos ||
+          text.starts_with("../") || text.starts_with("./") || text.ends_with("/..") || text == ".." ||
+          text.find("//") != std::string_view::npos)
+        return refuse("a pattern cannot contain '.', '..' or empty path segments");
+      if (text.find('$') != std::string_view::npos) return refuse("a pattern cannot contain a literal '$'");
+      continue;
+    }
+    const auto& ref = std::get<profile::macro_reference>(token);
+    const bool whole = ref.offset == 0 && !ref.length;
+    if (ref.name == "MA" || ref.name == "MAU" || ref.name == "MAC") {
+      if (!whole) return refuse("the MAC macro in a pattern cannot take a substring");
+      ++mac_references;
+    } else if (ref.name != "PN") {
+      return refuse("a pattern may use only $MA, $MAU, $MAC and $PN");
+    }
+  }
+  if (mac_references != 1) return refuse("a pattern names the device by exactly one $MA, $MAU or $MAC");
+  return true;
+}
+
+bool is_valid_ipv4(std::string_view text) {
+  if (text.empty() || text.size() > 15) return false;
+  in_addr addr{};
+  return inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
+}
+
+bool is_valid_encryption_key(std::string_view key) {
+  if (key.empty() || key.size() > 128) return false;
+  for (char c : key)
+    if (is_control(c) || c == ' ' || c == '[' || c == ']' || static_cast<unsigned char>(c) >= 0x80)
+      return false;
+  return true;
+}
+
+bool is_valid_variable_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || profile::is_builtin_macro(name)) return false;
+  for (char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  return true;
+}
+
+bool is_valid_value(std::string_view value) {
+  if (value.size() > 4096) return false;
+  for (char c : value)
+    if (c == '\n' || c == '\r' || c == '\0') return false;
+  return true;
+}
+
+bool is_valid_text_field(std::string_view text) {
+  if (text.size() > 256) return false;
+  for (char c : text)
+    if (is_control(c)) return false;
+  return true;
+}
+
+}  // namespace provbox::store
