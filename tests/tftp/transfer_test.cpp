@@ -1,0 +1,577 @@
+// The read-transfer state machine driven event by event, no sockets.
+#include "tftp/transfer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace provbox::tftp {
+namespace {
+
+using namespace std::chrono_literals;
+using bytes = std::vector<std::uint8_t>;
+
+bytes content(std::size_t size) {
+  bytes b(size);
+  for (std::size_t i = 0; i < size; ++i) b[i] = static_cast<std::uint8_t>((i * 31 + 7) & 0xff);
+  return b;
+}
+
+bytes slice(const bytes& b, std::size_t offset, std::size_t length) {
+  return bytes(b.begin() + static_cast<std::ptrdiff_t>(offset),
+               b.begin() + static_cast<std::ptrdiff_t>(offset + length));
+}
+
+transfer_params lockstep() { return transfer_params{}; }  // 512, window 1, 1 s, 5 retries, no OACK
+
+transfer_params windowed(unsigned window, std::size_t blksize = 512) {
+  transfer_params p;
+  p.blksize = blksize;
+  p.windowsize = window;
+  p.oack = {{"blksize", std::to_string(blksize)}, {"windowsize", std::to_string(window)}};
+  return p;
+}
+
+read_transfer make_transfer(const bytes& file, transfer_params p) {
+  return read_transfer(std::move(p), std::make_unique<memory_source>(file));
+}
+
+bytes data_wire(std::uint16_t block, const bytes& payload) {
+  bytes out;
+  encode_data(block, payload, out);
+  return out;
+}
+
+// The block numbers of the DATA datagrams an action sends (fails the test
+// on anything that is not DATA).
+std::vector<std::uint16_t> blocks_of(const action& a) {
+  std::vector<std::uint16_t> blocks;
+  for (const auto& d : a.send) {
+    const auto r = decode(d);
+    if (!r.ok() || !std::holds_alternative<data>(r.value())) {
+      ADD_FAILURE() << "action sends something other than DATA";
+      continue;
+    }
+    blocks.push_back(std::get<data>(r.value()).block);
+  }
+  return blocks;
+}
+
+// Runs a transfer to its end as a client on a perfect network would: ACK 0
+// for an OACK, then an ACK for the last block of each window. Checks that the
+// wire block numbers count up by one (rolling over) and collects the file.
+struct run_result {
+  bytes received;
+  std::uint64_t data_packets = 0;
+  std::size_t last_payload = 0;
+  std::vector<std::uint16_t> first_blocks_after_rollover;
+  std::optional<transfer_end> end;
+};
+
+run_result run_to_end(read_transfer& t) {
+  run_result out;
+  auto a = t.start();
+  if (!t.params().oack.empty()) a = t.on_packet(ack{0});
+  std::uint16_t expected = 1;
+  std::uint64_t absolute = 1;
+  while (!a.end) {
+    if (a.send.empty()) {
+      ADD_FAILURE() << "transfer stalled";
+      return out;
+    }
+    std::uint16_t last = 0;
+    for (const auto& d : a.send) {
+      const auto r = decode(d);
+      if (!r.ok() || !std::holds_alternative<data>(r.value())) {
+        ADD_FAILURE() << "not DATA";
+        return out;
+      }
+      const auto& block = std::get<data>(r.value());
+      if (block.block != expected) {
+        ADD_FAILURE() << "block " << block.block << ", expected " << expected;
+        return out;
+      }
+      if (absolute > 65535 && absolute <= 65538) out.first_blocks_after_rollover.push_back(block.block);
+      out.received.insert(out.received.end(), block.payload.begin(), block.payload.end());
+      out.last_payload = block.payload.size();
+      ++out.data_packets;
+      last = block.block;
+      ++expected;  // wraps from 65535 to 0
+      ++absolute;
+    }
+    a = t.on_packet(ack{last});
+  }
+  out.end = a.end;
+  return out;
+}
+
+// ---- Start -----------------------------------------------------------------
+
+TEST(ReadTransfer, StartWithOackSendsExactlyTheOackAndArmsTheTimer) {
+  auto t = make_transfer(content(3000), negotiate(option_list{{"blksize", "1024"}, {"tsize", "0"}}, 3000));
+  const auto a = t.start();
+  bytes expected = {0, 6,                                   // opcode OACK
+                    'b', 'l', 'k', 's', 'i', 'z', 'e', 0,   // name
+                    '1', '0', '2', '4', 0,                  // negotiated value
+                    't', 's', 'i', 'z', 'e', 0,             // name
+                    '3', '0', '0', '0', 0};                 // the file's size
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], expected);
+  EXPECT_EQ(a.arm_timer, 1000ms);
+  EXPECT_FALSE(a.end);
+}
+
+TEST(ReadTransfer, StartWithoutOackSendsDataBlockOne) {
+  const auto file = content(600);
+  auto t = make_transfer(file, lockstep());
+  const auto a = t.start();
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], data_wire(1, slice(file, 0, 512)));
+  EXPECT_EQ(a.arm_timer, 1000ms);
+}
+
+TEST(ReadTransfer, TimerUsesTheNegotiatedTimeout) {
+  auto t = make_transfer(content(10), negotiate(option_list{{"timeout", "3"}}, 10));
+  EXPECT_EQ(t.start().arm_timer, 3000ms);
+}
+
+TEST(ReadTransfer, SecondStartDoesNothing) {
+  auto t = make_transfer(content(10), lockstep());
+  t.start();
+  const auto a = t.start();
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.arm_timer);
+}
+
+TEST(ReadTransfer, AckZeroAfterOackStartsTheData) {
+  const auto file = content(3000);
+  auto t = make_transfer(file, negotiate(option_list{{"blksize", "1024"}}, 3000));
+  t.start();
+  const auto a = t.on_packet(ack{0});
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], data_wire(1, slice(file, 0, 1024)));
+  EXPECT_EQ(a.arm_timer, 1000ms);
+}
+
+TEST(ReadTransfer, AckOtherThanZeroDuringOackIsIgnored) {
+  auto t = make_transfer(content(3000), windowed(4));
+  t.start();
+  const auto a = t.on_packet(ack{1});
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.arm_timer);
+  EXPECT_FALSE(a.end);
+}
+
+TEST(ReadTransfer, ClientErrorAnsweringOackEndsWithoutSendingAnything) {
+  auto t = make_transfer(content(3000), windowed(4));
+  t.start();
+  const auto a = t.on_packet(error{error_code::option_negotiation, "windowsize refused"});
+  EXPECT_TRUE(a.send.empty());
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::client_error);
+  EXPECT_EQ(a.end->reason, "client error 8: windowsize refused");
+  EXPECT_TRUE(t.finished());
+}
+
+TEST(ReadTransfer, TimeoutDuringOackResendsTheOackWithoutShrinkingTheWindow) {
+  auto t = make_transfer(content(3000), windowed(4));
+  const auto first = t.start();
+  const auto a = t.on_timeout();
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], first.send[0]);
+  EXPECT_EQ(a.arm_timer, 1000ms);
+  EXPECT_EQ(t.progress().window, 4u);
+  EXPECT_EQ(t.progress().retransmissions, 1u);
+}
+
+// ---- Whole transfers ---------------------------------------------------------
+
+struct size_case {
+  std::size_t size;
+  std::uint64_t packets;
+  std::size_t last_payload;
+};
+
+class WholeTransfer : public ::testing::TestWithParam<size_case> {};
+
+TEST_P(WholeTransfer, DeliversTheFileAndCompletes) {
+  const auto [size, packets, last_payload] = GetParam();
+  const auto file = content(size);
+  auto t = make_transfer(file, lockstep());
+  const auto r = run_to_end(t);
+  EXPECT_EQ(r.received, file);
+  EXPECT_EQ(r.data_packets, packets);
+  EXPECT_EQ(r.last_payload, last_payload);
+  ASSERT_TRUE(r.end);
+  EXPECT_TRUE(r.end->ok());
+  EXPECT_TRUE(t.finished());
+}
+
+INSTANTIATE_TEST_SUITE_P(Blksize512, WholeTransfer,
+                         ::testing::Values(size_case{0, 1, 0},       // one empty block
+                                           size_case{1, 1, 1},
+                                           size_case{511, 1, 511},
+                                           size_case{512, 2, 0},     // full block, then empty
+                                           size_case{513, 2, 1},
+                                           size_case{1024, 3, 0}),
+                         [](const auto& p) { return "size_" + std::to_string(p.param.size); });
+
+TEST(ReadTransfer, FileOfExactlyOneBlockEndsWithAnEmptyBlockTwo) {
+  auto t = make_transfer(content(512), lockstep());
+  t.start();
+  const auto a = t.on_packet(ack{1});
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], (bytes{0, 3,     // DATA
+                              0, 2}));  // block 2, no payload
+}
+
+TEST(ReadTransfer, CompletesOnlyWhenTheFinalBlockIsAcknowledged) {
+  auto t = make_transfer(content(513), lockstep());
+  t.start();
+  const auto a = t.on_packet(ack{1});
+  EXPECT_FALSE(a.end);
+  EXPECT_FALSE(t.finished());
+  const auto b = t.on_packet(ack{2});
+  ASSERT_TRUE(b.end);
+  EXPECT_EQ(b.end->outcome, transfer_outcome::completed);
+  EXPECT_TRUE(b.send.empty());
+}
+
+TEST(ReadTransfer, BlockNumbersRollOverFrom65535ToZero) {
+  const auto file = content(600000);  // 75,000 blocks of 8 bytes
+  auto t = make_transfer(file, negotiate(option_list{{"blksize", "8"}}, file.size()));
+  const auto r = run_to_end(t);
+  EXPECT_EQ(r.first_blocks_after_rollover, (std::vector<std::uint16_t>{0, 1, 2}));
+  EXPECT_EQ(r.data_packets, 75001u);  // 600000 is a multiple of 8: an empty block ends it
+  EXPECT_EQ(r.received, file);
+  ASSERT_TRUE(r.end);
+  EXPECT_TRUE(r.end->ok());
+}
+
+TEST(ReadTransfer, WindowedTransferAcrossTheRolloverCompletes) {
+  const auto file = content(600003);
+  auto t = make_transfer(file, windowed(7, 8));  // 7 does not divide 65536
+  const auto r = run_to_end(t);
+  EXPECT_EQ(r.received, file);
+  ASSERT_TRUE(r.end);
+  EXPECT_TRUE(r.end->ok());
+}
+
+TEST(ReadTransfer, AckAcrossTheRolloverIsMappedIntoTheWindow) {
+  const auto file = content(65540 * 8);
+  transfer_params p = windowed(4, 8);
+  auto t = make_transfer(file, p);
+  t.start();
+  auto a = t.on_packet(ack{0});
+  for (std::uint16_t last = 4; last != 65532; last += 4) a = t.on_packet(ack{last});
+  a = t.on_packet(ack{65532});
+  EXPECT_EQ(blocks_of(a), (std::vector<std::uint16_t>{65533, 65534, 65535, 0}));
+  a = t.on_packet(ack{0});  // the fourth block of the window, absolute 65536
+  EXPECT_EQ(blocks_of(a), (std::vector<std::uint16_t>{1, 2, 3, 4}));
+  EXPECT_EQ(t.progress().bytes_acked, 65536u * 8);
+}
+
+// ---- Windows (RFC 7440) ------------------------------------------------------
+
+TEST(ReadTransfer, WindowOfFourSendsFourBlocksThenWaits) {
+  const auto file = content(10 * 512);
+  auto t = make_transfer(file, windowed(4));
+  t.start();
+  const auto a = t.on_packet(ack{0});
+  ASSERT_EQ(blocks_of(a), (std::vector<std::uint16_t>{1, 2, 3, 4}));
+  EXPECT_EQ(a.send[3], data_wire(4, slice(file, 3 * 512, 512)));
+  EXPECT_EQ(a.arm_timer, 1000ms);
+}
+
+TEST(ReadTransfer, AckOfTheWindowsLastBlockSendsTheNextWindow) {
+  auto t = make_transfer(content(10 * 512), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  EXPECT_EQ(blocks_of(t.on_packet(ack{4})), (std::vector<std::uint16_t>{5, 6, 7, 8}));
+}
+
+TEST(ReadTransfer, LastWindowStopsAtTheFinalBlock) {
+  auto t = make_transfer(content(5 * 512 + 100), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  EXPECT_EQ(blocks_of(t.on_packet(ack{4})), (std::vector<std::uint16_t>{5, 6}));
+}
+
+TEST(ReadTransfer, AckInsideTheWindowContinuesAfterTheAckedBlockAtOnce) {
+  const auto file = content(10 * 512);
+  auto t = make_transfer(file, windowed(4));
+  t.start();
+  t.on_packet(ack{0});              // blocks 1-4 sent, block 3 lost
+  const auto a = t.on_packet(ack{2});  // the client has 1-2 in order
+  ASSERT_EQ(blocks_of(a), (std::vector<std::uint16_t>{3, 4, 5, 6}));
+  EXPECT_EQ(a.send[0], data_wire(3, slice(file, 2 * 512, 512)));
+  EXPECT_EQ(a.arm_timer, 1000ms);
+  EXPECT_EQ(t.progress().retransmissions, 2u);  // 3 and 4 went out before
+}
+
+TEST(ReadTransfer, AckInsideTheWindowDoesNotGrowOrShrinkIt) {
+  auto t = make_transfer(content(10 * 512), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  t.on_packet(ack{2});
+  EXPECT_EQ(t.progress().window, 4u);
+}
+
+// ---- Duplicate and stray ACKs (Sorcerer's Apprentice) -------------------------
+
+TEST(ReadTransfer, DuplicateAckSendsNothingAndLeavesTheTimerAlone) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  t.on_packet(ack{1});  // DATA 2 goes out
+  const auto a = t.on_packet(ack{1});
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.arm_timer);
+  EXPECT_FALSE(a.end);
+}
+
+TEST(ReadTransfer, DelayedAckAfterRetransmissionDoesNotDoubleTheData) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();                                  // DATA 1
+  t.on_timeout();                             // DATA 1 again
+  EXPECT_EQ(blocks_of(t.on_packet(ack{1})), (std::vector<std::uint16_t>{2}));
+  EXPECT_TRUE(t.on_packet(ack{1}).send.empty());  // the ACK of the copy
+}
+
+TEST(ReadTransfer, AckFromAnEarlierWindowIsIgnored) {
+  auto t = make_transfer(content(20 * 512), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  t.on_packet(ack{4});  // 5-8 out
+  const auto a = t.on_packet(ack{2});
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.arm_timer);
+}
+
+TEST(ReadTransfer, AckForABlockNotYetSentIsIgnored) {
+  auto t = make_transfer(content(20 * 512), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  const auto a = t.on_packet(ack{9});
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.arm_timer);
+  EXPECT_EQ(t.progress().bytes_acked, 0u);
+}
+
+// ---- Timeouts ----------------------------------------------------------------
+
+TEST(ReadTransfer, TimeoutResendsTheUnacknowledgedBlock) {
+  const auto file = content(2000);
+  auto t = make_transfer(file, lockstep());
+  t.start();
+  t.on_packet(ack{1});
+  const auto a = t.on_timeout();
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], data_wire(2, slice(file, 512, 512)));
+  EXPECT_EQ(a.arm_timer, 1000ms);
+}
+
+TEST(ReadTransfer, TimeoutResendsFromTheFirstUnacknowledgedBlockOfTheWindow) {
+  auto t = make_transfer(content(40 * 512), windowed(8));
+  t.start();
+  t.on_packet(ack{0});  // 1-8
+  t.on_packet(ack{8});  // 9-16
+  EXPECT_EQ(blocks_of(t.on_timeout()), (std::vector<std::uint16_t>{9, 10, 11, 12}));
+}
+
+TEST(ReadTransfer, EachTimeoutHalvesTheWindowDownToOne) {
+  auto t = make_transfer(content(40 * 512), windowed(8));
+  t.start();
+  t.on_packet(ack{0});
+  EXPECT_EQ(t.on_timeout().send.size(), 4u);
+  EXPECT_EQ(t.on_timeout().send.size(), 2u);
+  EXPECT_EQ(t.on_timeout().send.size(), 1u);
+  EXPECT_EQ(t.on_timeout().send.size(), 1u);
+  EXPECT_EQ(t.progress().window, 1u);
+}
+
+TEST(ReadTransfer, EachFullyAcknowledgedWindowGrowsTheWindowByOne) {
+  auto t = make_transfer(content(100 * 512), windowed(8));
+  t.start();
+  t.on_packet(ack{0});  // 1-8
+  t.on_timeout();       // window 4: 1-4
+  EXPECT_EQ(blocks_of(t.on_packet(ack{4})), (std::vector<std::uint16_t>{5, 6, 7, 8, 9}));
+  EXPECT_EQ(blocks_of(t.on_packet(ack{9})), (std::vector<std::uint16_t>{10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(t.progress().window, 6u);
+}
+
+TEST(ReadTransfer, WindowNeverGrowsBeyondTheNegotiatedSize) {
+  auto t = make_transfer(content(100 * 512), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  t.on_packet(ack{4});
+  EXPECT_EQ(t.on_packet(ack{8}).send.size(), 4u);
+  EXPECT_EQ(t.progress().window, 4u);
+}
+
+TEST(ReadTransfer, LateAckFromBeforeTheTimeoutStillCounts) {
+  auto t = make_transfer(content(40 * 512), windowed(8));
+  t.start();
+  t.on_packet(ack{0});  // 1-8
+  t.on_timeout();       // 1-4 again
+  const auto a = t.on_packet(ack{8});  // the client had them all
+  EXPECT_EQ(blocks_of(a).front(), 9);
+  EXPECT_EQ(t.progress().bytes_acked, 8u * 512);
+}
+
+TEST(ReadTransfer, TimeoutAfterMaxRetriesEndsTheTransfer) {
+  auto p = lockstep();
+  p.max_retries = 3;
+  auto t = make_transfer(content(2000), p);
+  t.start();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(t.on_timeout().send.size(), 1u) << "retry " << i;
+  const auto a = t.on_timeout();
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::timed_out);
+  bytes expected = {0, 5,  // ERROR
+                    0, 0};  // not defined
+  for (char c : std::string("Transfer timed out")) expected.push_back(static_cast<std::uint8_t>(c));
+  expected.push_back(0);
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], expected);
+  EXPECT_TRUE(t.finished());
+}
+
+TEST(ReadTransfer, ProgressResetsTheRetryCount) {
+  auto p = lockstep();
+  p.max_retries = 2;
+  auto t = make_transfer(content(2000), p);
+  t.start();
+  t.on_timeout();
+  t.on_timeout();
+  t.on_packet(ack{1});
+  EXPECT_FALSE(t.on_timeout().end);
+  EXPECT_FALSE(t.on_timeout().end);
+  EXPECT_TRUE(t.on_timeout().end);
+}
+
+TEST(ReadTransfer, DuplicateAckIsNotProgress) {
+  auto p = lockstep();
+  p.max_retries = 1;
+  auto t = make_transfer(content(2000), p);
+  t.start();
+  t.on_packet(ack{1});
+  t.on_timeout();
+  t.on_packet(ack{1});
+  EXPECT_TRUE(t.on_timeout().end);
+}
+
+// ---- Errors and illegal packets ------------------------------------------------
+
+TEST(ReadTransfer, ClientErrorMidTransferEndsItWithoutAnswer) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  const auto a = t.on_packet(error{error_code::disk_full, "full"});
+  EXPECT_TRUE(a.send.empty());
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::client_error);
+  EXPECT_EQ(a.end->reason, "client error 3: full");
+}
+
+TEST(ReadTransfer, DataFromTheClientIsAnIllegalOperation) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  const auto a = t.on_packet(data{1, {1, 2}});
+  bytes expected = {0, 5,  // ERROR
+                    0, 4};  // illegal TFTP operation
+  for (char c : std::string("Illegal TFTP operation")) expected.push_back(static_cast<std::uint8_t>(c));
+  expected.push_back(0);
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], expected);
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::illegal_operation);
+}
+
+TEST(ReadTransfer, RequestMidTransferIsAnIllegalOperation) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  const auto a = t.on_packet(request{opcode::rrq, "f", transfer_mode::octet, {}});
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::illegal_operation);
+}
+
+TEST(ReadTransfer, OackFromTheClientIsAnIllegalOperation) {
+  auto t = make_transfer(content(2000), windowed(2));
+  t.start();
+  const auto a = t.on_packet(oack{});
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::illegal_operation);
+}
+
+TEST(ReadTransfer, EventsAfterTheEndDoNothing) {
+  auto t = make_transfer(content(10), lockstep());
+  t.start();
+  t.on_packet(ack{1});
+  ASSERT_TRUE(t.finished());
+  const auto a = t.on_timeout();
+  const auto b = t.on_packet(data{1, {}});
+  EXPECT_TRUE(a.send.empty() && b.send.empty());
+  EXPECT_FALSE(a.end || b.end || a.arm_timer || b.arm_timer);
+}
+
+TEST(ReadTransfer, PacketsBeforeStartAreIgnored) {
+  auto t = make_transfer(content(10), lockstep());
+  const auto a = t.on_packet(ack{1});
+  EXPECT_TRUE(a.send.empty());
+  EXPECT_FALSE(a.end);
+}
+
+// A source whose file shrank under it.
+class shrinking_source final : public content_source {
+public:
+  std::uint64_t size() const override { return 2000; }
+  std::size_t read(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    return offset < 512 ? out.size() : 0;
+  }
+};
+
+TEST(ReadTransfer, ShortReadEndsTheTransferWithErrorZero) {
+  read_transfer t(lockstep(), std::make_unique<shrinking_source>());
+  t.start();
+  const auto a = t.on_packet(ack{1});
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::read_failed);
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], error_packet(error_code::not_defined, "Read error"));
+}
+
+// ---- Progress ----------------------------------------------------------------
+
+TEST(ReadTransfer, ProgressCountsBytesRetransmissionsAndTimeouts) {
+  auto t = make_transfer(content(2000), windowed(2));
+  t.start();
+  t.on_packet(ack{0});  // 1-2
+  t.on_packet(ack{1});  // 2-3: block 2 again
+  t.on_timeout();       // window 1: block 2 again
+  const auto p = t.progress();
+  EXPECT_EQ(p.bytes_sent, 3u * 512);
+  EXPECT_EQ(p.bytes_acked, 512u);
+  EXPECT_EQ(p.retransmissions, 2u);
+  EXPECT_EQ(p.timeouts, 1u);
+  EXPECT_EQ(p.window, 1u);
+}
+
+TEST(ReadTransfer, ProgressNeverCountsMoreThanTheFile) {
+  auto t = make_transfer(content(700), lockstep());
+  run_to_end(t);
+  EXPECT_EQ(t.progress().bytes_sent, 700u);
+  EXPECT_EQ(t.progress().bytes_acked, 700u);
+}
+
+TEST(ReadTransfer, SharedMemorySourceServesManyTransfers) {
+  const auto file = std::make_shared<const bytes>(content(1500));
+  read_transfer a(lockstep(), std::make_unique<memory_source>(file));
+  read_transfer b(lockstep(), std::make_unique<memory_source>(file));
+  EXPECT_EQ(run_to_end(a).received, *file);
+  EXPECT_EQ(run_to_end(b).received, *file);
+}
+
+}  // namespace
+}  // namespace provbox::tftp
