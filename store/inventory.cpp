@@ -245,9 +245,26 @@ std::optional<device_record> inventory::read_device(const profile::mac_address& 
 
 std::optional<device_record> inventory::find_device(const profile::mac_address& mac) { return read_device(mac); }
 
+std::optional<device_record> inventory::find_device_by_address(const std::string& ip) {
+  if (ip.empty()) return std::nullopt;
+  auto stmt = db_.prepare(std::string("SELECT ") + device_columns +
+                          " FROM devices d JOIN models m ON m.id = d.model_id WHERE d.static_ip = ?1 LIMIT 1");
+  stmt.bind_all(ip);
+  if (!stmt.step()) return std::nullopt;
+  return read_device_row(stmt);
+}
+
+void inventory::check_address_free(const std::string& ip, const profile::mac_address& mac) {
+  // A static address identifies the device that asks for a model's Config
+  // File Name; two devices with one address would make that ambiguous.
+  if (auto other = find_device_by_address(ip); other && other->mac != mac)
+    throw store_error("address " + ip + " already belongs to device " + other->mac.colon_lower());
+}
+
 void inventory::add_device_in_transaction(const device_record& device) {
   check_device_fields(device);
   if (read_device(device.mac)) throw store_error("device " + device.mac.colon_lower() + " already exists");
+  check_address_free(device.static_ip, device.mac);
   auto model = find_model(device.model);
   if (!model) throw store_error("unknown model '" + device.model + "'");
   const auto rev = next_revision();
@@ -290,6 +307,7 @@ void inventory::update_device(const profile::mac_address& mac, const device_chan
   if (changes.encryption_key) device->encryption_key = *changes.encryption_key;
   if (changes.enabled) device->enabled = *changes.enabled;
   check_device_fields(*device);
+  check_address_free(device->static_ip, mac);
   const auto rev = next_revision();
   db_.prepare(
          "UPDATE devices SET model_id = (SELECT id FROM models WHERE name = ?1), serial = ?2, "

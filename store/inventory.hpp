@@ -116,6 +116,8 @@ public:
   void add_devices(const std::vector<device_record>& devices);
   void update_device(const profile::mac_address& mac, const device_changes& changes);
   std::optional<device_record> find_device(const profile::mac_address& mac);
+  // The enabled or disabled device whose static address this is, if any.
+  std::optional<device_record> find_device_by_address(const std::string& ip);
   std::vector<device_record> list_devices(const device_filter& filter = {});
   void remove_device(const profile::mac_address& mac);
 
@@ -136,6 +138,7 @@ public:
 
 private:
   void add_device_in_transaction(const device_record& device);
+  void check_address_free(const std::string& ip, const profile::mac_address& mac);
   std::uint64_t next_revision();
   void touch(const scope& where, std::uint64_t revision);
   scope resolve(const scope& where);  // canonical model name; checks it exists

@@ -80,6 +80,51 @@ CREATE TABLE scope_revisions (
   PRIMARY KEY (scope, target)
 ) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: what the daemon records and serves.
+    R"sql(
+-- One row per answer given to a device (or to a request no device owned),
+-- kept bounded per device by the daemon.
+CREATE TABLE events (
+  id            INTEGER PRIMARY KEY,
+  at            TEXT NOT NULL,              -- UTC, ISO 8601 with milliseconds
+  mac           TEXT NOT NULL DEFAULT '',   -- '' when no device was resolved
+  transport     TEXT NOT NULL,              -- tftp, http, https, dhcp
+  peer          TEXT NOT NULL,
+  file          TEXT NOT NULL,
+  dbase_version INTEGER,                    -- the version served, if a profile
+  status        INTEGER NOT NULL,           -- HTTP-style: 200, 206, 304, 403, 404...
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  detail        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_mac ON events (mac, id);
+CREATE INDEX devices_by_static_ip ON devices (static_ip);
+
+-- Certificates the device CA issued; revoked ones fail the TLS handshake.
+CREATE TABLE certificates (
+  serial     TEXT PRIMARY KEY,              -- hex, as openssl x509 -serial prints it
+  subject    TEXT NOT NULL,                 -- a device's MAC, or the server's name
+  kind       TEXT NOT NULL CHECK (kind IN ('device', 'server')),
+  not_before TEXT NOT NULL,
+  not_after  TEXT NOT NULL,
+  issued_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  revoked_at TEXT
+) WITHOUT ROWID;
+CREATE INDEX certificates_by_subject ON certificates (subject);
+
+-- Firmware images, stored in the data folder by SHA-256.
+CREATE TABLE firmware (
+  id        INTEGER PRIMARY KEY,
+  model_id  INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+  version   TEXT NOT NULL,
+  file_name TEXT NOT NULL,                  -- the name devices ask for
+  sha256    TEXT NOT NULL,
+  size      INTEGER NOT NULL,
+  added_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  UNIQUE (model_id, version)
+);
+-- The version a model's devices should run: the Upgrade Rule points at it.
+ALTER TABLE models ADD COLUMN firmware_version TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace
@@ -101,6 +146,9 @@ int migrate(database& db) {
   }
   for (int version = found; version < latest_schema_version(); ++version) {
     transaction tx(db);
+    // Another connection (the daemon, or the CLI) may have run this step
+    // between our read of the version and our write lock.
+    if (schema_version(db) > version) continue;
     db.exec(migrations[version]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     tx.commit();

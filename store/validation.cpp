@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <string>
 
 #include "server/profile/macro.hpp"
@@ -25,7 +26,9 @@ bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x
 }  // namespace
 
 bool is_valid_model_name(std::string_view name) {
-  return !name.empty() && name.size() <= 64 && all_of(name, is_name_char);
+  // Not "." or "..": the name is $PN, which a file pattern may use as a
+  // path segment (prov/$PN/$MAU.conf).
+  return !name.empty() && name.size() <= 64 && all_of(name, is_name_char) && name != "." && name != "..";
 }
 
 bool is_valid_group_name(std::string_view name) { return is_valid_model_name(name); }
@@ -48,17 +51,17 @@ bool is_valid_file_pattern(std::string_view pattern, std::string* why) {
     if (c == '\\' || is_control(c) || c == '?' || c == '#' || c == '%')
       return refuse("a pattern cannot contain '\\', '?', '#', '%' or control characters");
   int mac_references = 0;
+  // The pattern with every macro as one 'x' (no macro a pattern may use
+  // expands to a '/'), so path segments are checked whole, however literals
+  // and macros make them up.
+  std::string shape;
   for (const auto& token : profile::tokenize_macros(pattern)) {
     if (const auto* literal = std::get_if<profile::macro_literal>(&token)) {
-      // Split the literal text into path segments; none may be "." or "..".
-      std::string_view text = literal->text;
-      if (text.find("/../") != std::string_view::npos || text.find("/./") != std::string_view::npos ||
-          text.starts_with("../") || text.starts_with("./") || text.ends_with("/..") || text == ".." ||
-          text.find("//") != std::string_view::npos)
-        return refuse("a pattern cannot contain '.', '..' or empty path segments");
-      if (text.find('$') != std::string_view::npos) return refuse("a pattern cannot contain a literal '$'");
+      if (literal->text.find('$') != std::string::npos) return refuse("a pattern cannot contain a literal '$'");
+      shape += literal->text;
       continue;
     }
+    shape += 'x';
     const auto& ref = std::get<profile::macro_reference>(token);
     const bool whole = ref.offset == 0 && !ref.length;
     if (ref.name == "MA" || ref.name == "MAU" || ref.name == "MAC") {
@@ -68,12 +71,21 @@ bool is_valid_file_pattern(std::string_view pattern, std::string* why) {
       return refuse("a pattern may use only $MA, $MAU, $MAC and $PN");
     }
   }
+  for (std::size_t start = 0; start <= shape.size();) {
+    const std::size_t slash = std::min(shape.find('/', start), shape.size());
+    const std::string_view segment = std::string_view(shape).substr(start, slash - start);
+    if (segment.empty() || segment == "." || segment == "..")
+      return refuse("a pattern cannot contain '.', '..' or empty path segments");
+    start = slash + 1;
+  }
   if (mac_references != 1) return refuse("a pattern names the device by exactly one $MA, $MAU or $MAC");
   return true;
 }
 
 bool is_valid_ipv4(std::string_view text) {
   if (text.empty() || text.size() > 15) return false;
+  // inet_pton reads a C string: a NUL would hide whatever follows it.
+  if (text.find('\0') != std::string_view::npos) return false;
   in_addr addr{};
   return inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
 }

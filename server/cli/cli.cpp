@@ -16,20 +16,22 @@ namespace {
 
 std::vector<command> all_commands() {
   std::vector<command> all;
-  for (auto group : {init_commands(), model_commands(), device_commands(), value_commands(), file_commands()})
+  for (auto group : {serve_commands(), init_commands(), model_commands(), device_commands(), value_commands(),
+                     file_commands(), cert_commands(), firmware_commands()})
     all.insert(all.end(), group.begin(), group.end());
   return all;
 }
 
 void print_help(std::ostream& out) {
-  out << "usage: provbox [--db PATH] [--json] COMMAND [ARGS]\n"
-         "The database is --db, else $PROVBOX_DB, else provbox-data/provbox.db.\n\ncommands:\n";
+  out << "usage: provbox [--db PATH] [--data-dir DIR] [--json] COMMAND [ARGS]\n"
+         "The data folder (database, CA, firmware) is --data-dir, else $PROVBOX_DATA_DIR, else provbox-data;\n"
+         "the database is --db, else $PROVBOX_DB, else DATA-DIR/provbox.db.\n\ncommands:\n";
   for (const auto& c : all_commands()) out << "  " << c.usage << '\n';
 }
 
-std::string default_db_path() {
-  if (const char* env = std::getenv("PROVBOX_DB"); env && *env) return env;
-  return "provbox-data/provbox.db";
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
 }
 
 }  // namespace
@@ -83,7 +85,9 @@ std::string read_file_argument(const arguments& args, const std::string& path) {
 }
 
 int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  context ctx(default_db_path(), out, err);
+  context ctx("", out, err);
+  std::string db = environment("PROVBOX_DB");
+  std::string data_dir = environment("PROVBOX_DATA_DIR");
   std::size_t i = 0;
   try {
     // Global options come before the command.
@@ -91,9 +95,13 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
       if (argv[i] == "--json") {
         ctx.json = true;
       } else if (argv[i] == "--db" && i + 1 < argv.size()) {
-        ctx.db_path = argv[++i];
+        db = argv[++i];
       } else if (argv[i].starts_with("--db=")) {
-        ctx.db_path = argv[i].substr(5);
+        db = argv[i].substr(5);
+      } else if (argv[i] == "--data-dir" && i + 1 < argv.size()) {
+        data_dir = argv[++i];
+      } else if (argv[i].starts_with("--data-dir=")) {
+        data_dir = argv[i].substr(11);
       } else if (argv[i] == "--help") {
         print_help(out);
         return 0;
@@ -101,6 +109,15 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
         throw usage_error("unknown or incomplete option " + argv[i]);
       }
     }
+    ctx.db_given = !db.empty();
+    ctx.data_dir_given = !data_dir.empty();
+    // The data folder and the database default to each other's place.
+    if (data_dir.empty()) {
+      const auto parent = std::filesystem::path(db).parent_path();
+      data_dir = db.empty() ? "provbox-data" : (parent.empty() ? "." : parent.string());
+    }
+    ctx.data_dir = data_dir;
+    ctx.db_path = db.empty() ? (std::filesystem::path(data_dir) / "provbox.db").string() : db;
     if (i >= argv.size() || argv[i] == "help") {
       print_help(i >= argv.size() ? err : out);
       return i >= argv.size() ? 2 : 0;

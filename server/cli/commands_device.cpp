@@ -1,4 +1,5 @@
 // provbox device add|set|show|list|rm|import|export
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -198,6 +199,10 @@ int device_import(context& ctx, const std::vector<std::string>& raw) {
   std::vector<std::pair<std::size_t, const device_field*>> text_cols;
   for (std::size_t c = 0; c < header.size(); ++c) {
     const auto& name = header[c];
+    // A repeated column would silently drop one of its values.
+    if (std::find(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(c), name) !=
+        header.begin() + static_cast<std::ptrdiff_t>(c))
+      throw operation_error(path + ":1: column '" + name + "' given twice");
     if (name == "mac") mac_col = c;
     else if (name == "model") model_col = c;
     else if (name == "enabled") enabled_col = c;
@@ -214,8 +219,10 @@ int device_import(context& ctx, const std::vector<std::string>& raw) {
   if (!mac_col || !model_col) throw operation_error(path + ":1: the header needs 'mac' and 'model' columns");
 
   std::vector<store::device_record> devices;
+  std::vector<std::size_t> lines;  // each device's line in the file, for the store's errors
   for (std::size_t r = 1; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
+    lines.push_back(row.line);
     const std::string where = path + ":" + std::to_string(row.line) + ": ";
     if (row.cells.size() != header.size())
       throw operation_error(where + "expected " + std::to_string(header.size()) + " fields, found " +
@@ -238,11 +245,19 @@ int device_import(context& ctx, const std::vector<std::string>& raw) {
     }
     devices.push_back(std::move(d));
   }
-  try {
-    ctx.inventory().add_devices(devices);
-  } catch (const store::store_error& e) {
-    throw operation_error(path + ": " + e.what() + "; nothing was imported");
+  // One transaction, one device at a time, so a device the store refuses
+  // (unknown model, a MAC already present or repeated in the file) is named
+  // by its line; the first refusal rolls back every row.
+  auto& inv = ctx.inventory();
+  store::transaction tx(inv.db());
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    try {
+      inv.add_device(devices[i]);
+    } catch (const store::store_error& e) {
+      throw operation_error(path + ":" + std::to_string(lines[i]) + ": " + e.what() + "; nothing was imported");
+    }
   }
+  tx.commit();
   ctx.out << devices.size() << " device(s) imported\n";
   return 0;
 }

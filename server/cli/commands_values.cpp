@@ -1,5 +1,6 @@
 // provbox param set|unset|list, var set|unset|list, bump
 #include <charconv>
+#include <optional>
 
 #include "server/cli/context.hpp"
 #include "server/cli/output.hpp"
@@ -103,20 +104,28 @@ int bump(context& ctx, const std::vector<std::string>& raw) {
   std::vector<store::scope> scopes;
   for (const auto& mac : args.positional()) scopes.push_back(store::scope::device(parse_mac_argument(args, mac)));
   if (auto m = args.value("model")) scopes.push_back(store::scope::model(*m));
-  if (auto g = args.value("group")) scopes.push_back(store::scope::group(*g));
-  if (args.flag("all")) scopes.push_back(store::scope::global());
-  auto& inv = ctx.inventory();
-  if (auto floor = args.value("floor")) {
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(floor->data(), floor->data() + floor->size(), value);
-    if (ec != std::errc() || end != floor->data() + floor->size()) args.fail("--floor takes a number");
-    inv.raise_version_floor(value);
-    ctx.out << "version floor is now " << value << '\n';
-    if (scopes.empty()) return 0;
+  if (auto g = args.value("group")) {
+    if (!store::is_valid_group_name(*g)) args.fail("invalid group name '" + *g + "' (letters, digits, '_', '.', '-')");
+    scopes.push_back(store::scope::group(*g));
   }
-  if (scopes.empty()) args.fail("say what to bump: MAC..., --model M, --group G or --all");
-  inv.bump(scopes);
-  ctx.out << "bumped; revision is now " << inv.revision() << '\n';
+  if (args.flag("all")) scopes.push_back(store::scope::global());
+  std::optional<std::uint64_t> floor;
+  if (auto text = args.value("floor")) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc() || end != text->data() + text->size()) args.fail("--floor takes a number");
+    floor = value;
+  }
+  if (scopes.empty() && !floor) args.fail("say what to bump: MAC..., --model M, --group G or --all");
+  // The floor and the bump are one change: if the bump fails (an unknown
+  // model or device), the floor stays as it was.
+  auto& inv = ctx.inventory();
+  store::transaction tx(inv.db());
+  if (floor) inv.raise_version_floor(*floor);
+  if (!scopes.empty()) inv.bump(scopes);
+  tx.commit();
+  if (floor) ctx.out << "version floor is now " << *floor << '\n';
+  if (!scopes.empty()) ctx.out << "bumped; revision is now " << inv.revision() << '\n';
   return 0;
 }
 

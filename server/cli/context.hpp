@@ -23,6 +23,9 @@ struct context {
   context(std::string db, std::ostream& o, std::ostream& e) : db_path(std::move(db)), out(o), err(e) {}
 
   std::string db_path;
+  std::string data_dir;  // CA, certificates, firmware; by default the database's folder
+  bool db_given = false;        // --db or PROVBOX_DB was set
+  bool data_dir_given = false;  // --data-dir or PROVBOX_DATA_DIR was set
   bool json = false;
   std::ostream& out;
   std::ostream& err;
@@ -48,6 +51,9 @@ std::vector<command> device_commands();
 std::vector<command> value_commands();  // param, var, bump
 std::vector<command> file_commands();   // render, encrypt, decrypt
 std::vector<command> init_commands();   // init [--demo]
+std::vector<command> cert_commands();   // cert issue|revoke|list
+std::vector<command> firmware_commands();  // firmware add|list|rm
+std::vector<command> serve_commands();  // serve
 
 // Argument helpers shared by the commands; each throws usage_error.
 profile::mac_address parse_mac_argument(const arguments& args, const std::string& text);

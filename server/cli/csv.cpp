@@ -9,6 +9,7 @@ csv_table parse_csv(std::string_view text) {
   std::size_t line = 1;
   row.line = 1;
   bool quoted = false;       // inside a quoted field
+  std::size_t quote_line = 0;  // where the open quoted field began
   bool was_quoted = false;   // the current field was quoted (only a separator may follow)
   bool row_has_content = false;
 
@@ -24,6 +25,9 @@ csv_table parse_csv(std::string_view text) {
     row_has_content = false;
   };
 
+  // Spreadsheets ("CSV UTF-8") start the file with a byte order mark; it is
+  // not part of the first column's name.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
@@ -50,6 +54,7 @@ csv_table parse_csv(std::string_view text) {
       row.line = ++line;
     } else if (c == '"' && cell.empty() && !was_quoted) {
       quoted = true;
+      quote_line = line;
       row_has_content = true;
     } else if (was_quoted) {
       table.error = "unexpected text after a closing quote";
@@ -65,8 +70,9 @@ csv_table parse_csv(std::string_view text) {
     }
   }
   if (quoted) {
+    // Named by the line where it opened, not the end of the file.
     table.error = "unterminated quoted field";
-    table.error_line = line;
+    table.error_line = quote_line;
     return table;
   }
   end_row();

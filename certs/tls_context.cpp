@@ -1,0 +1,312 @@
+#include "certs/tls_context.hpp"
+
+#include <openssl/pem.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "certs/openssl_handles.hpp"
+#include "certs/pem_files.hpp"
+
+namespace provbox::certs {
+namespace {
+
+using namespace detail;
+
+// Sessions live a day: phones resync hourly to daily, and every resumption
+// re-checks revocation, so a long life costs only cache memory (bounded by
+// OpenSSL's 20480-entry default).
+constexpr long session_lifetime_seconds = 24 * 60 * 60;
+// Any fixed bytes do; without them OpenSSL refuses to cache sessions of
+// verified clients and every resumption attempt fails.
+constexpr unsigned char session_id_context[] = "provbox-device-https";
+constexpr int reissue_days_before_expiry = 30;
+
+// Everything the callbacks need, owned by the SSL_CTX through its ex_data
+// (freed when the context is), so callers keep no object alive.
+struct tls_state {
+  revocation_check is_acceptable;
+
+  // The server session cache, mirrored so a cached session can be looked at
+  // before OpenSSL resumes it: OpenSSL's own lookup is switched off and
+  // answered from here (its internal store still does expiry and eviction,
+  // telling us through the remove callback). One reference per entry.
+  std::mutex mutex;
+  std::unordered_map<std::string, SSL_SESSION*> sessions;
+
+  ~tls_state() {
+    for (auto& entry : sessions) SSL_SESSION_free(entry.second);
+  }
+
+  // Never throw: these run inside OpenSSL's C callbacks, and an exception
+  // there would unwind through C frames. Any failure refuses the client.
+  bool serial_acceptable(const std::string& serial) noexcept {
+    try {
+      return !serial.empty() && is_acceptable(serial);
+    } catch (...) {
+      return false;
+    }
+  }
+
+  // The whole client check: a MAC identity and an acceptable serial.
+  bool acceptable(const X509* leaf) noexcept {
+    try {
+      return leaf != nullptr && device_identity(leaf).has_value() && serial_acceptable(serial_hex(leaf));
+    } catch (...) {
+      return false;
+    }
+  }
+};
+
+void free_state(void*, void* state, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<tls_state*>(state); }
+
+int state_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_state);
+  return index;
+}
+
+tls_state* state_of(const SSL_CTX* ctx) { return static_cast<tls_state*>(SSL_CTX_get_ex_data(ctx, state_index())); }
+
+std::string session_key(const SSL_SESSION* session) {
+  unsigned int length = 0;
+  const unsigned char* id = SSL_SESSION_get_id(session, &length);
+  return std::string(reinterpret_cast<const char*>(id), length);
+}
+
+// Replaces OpenSSL's call to X509_verify_cert for client certificates:
+// OpenSSL's chain check first (anchor, signatures, dates, purpose
+// sslclient, depth), then ours on the leaf.
+int verify_client(X509_STORE_CTX* store, void* arg) {
+  if (X509_verify_cert(store) <= 0) return 0;
+  auto* state = static_cast<tls_state*>(arg);
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  X509_STORE_CTX_set_error_depth(store, 0);
+  X509_STORE_CTX_set_current_cert(store, leaf);
+  std::optional<profile::mac_address> identity;
+  std::string serial;
+  try {
+    identity = device_identity(leaf);
+    serial = serial_hex(leaf);
+  } catch (...) {
+    identity.reset();
+  }
+  if (!identity) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  if (!state->serial_acceptable(serial)) {
+    // Unknown serials too: a certificate the store never recorded (a lost
+    // database, a stolen CA key) is treated as revoked.
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    return 0;
+  }
+  return 1;
+}
+
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* state = state_of(SSL_get_SSL_CTX(ssl));
+  if (state == nullptr) return 0;
+  // TLS 1.3 with tickets resumes through the ticket, never by this id.
+  if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION && (SSL_get_options(ssl) & SSL_OP_NO_TICKET) == 0)
+    return 0;
+  try {
+    auto key = session_key(session);
+    if (key.empty()) return 0;
+    std::lock_guard lock(state->mutex);
+    auto [entry, inserted] = state->sessions.try_emplace(std::move(key), session);
+    if (!inserted) {
+      SSL_SESSION_free(entry->second);
+      entry->second = session;
+    }
+    return 1;  // we keep the reference OpenSSL took for us
+  } catch (...) {
+    return 0;
+  }
+}
+
+void on_remove_session(SSL_CTX* ctx, SSL_SESSION* session) {
+  auto* state = state_of(ctx);
+  if (state == nullptr) return;
+  try {
+    std::lock_guard lock(state->mutex);
+    const auto entry = state->sessions.find(session_key(session));
+    if (entry != state->sessions.end() && entry->second == session) {
+      SSL_SESSION_free(entry->second);
+      state->sessions.erase(entry);
+    }
+  } catch (...) {
+  }
+}
+
+SSL_SESSION* on_get_session(SSL* ssl, const unsigned char* id, int length, int* copy) {
+  *copy = 0;  // the reference taken below becomes the caller's
+  auto* state = state_of(SSL_get_SSL_CTX(ssl));
+  if (state == nullptr || length <= 0) return nullptr;
+  SSL_SESSION* session = nullptr;
+  try {
+    std::lock_guard lock(state->mutex);
+    const auto entry = state->sessions.find(std::string(reinterpret_cast<const char*>(id), static_cast<std::size_t>(length)));
+    if (entry == state->sessions.end()) return nullptr;
+    session = entry->second;
+    SSL_SESSION_up_ref(session);
+  } catch (...) {
+    return nullptr;
+  }
+  // Checked outside the lock: the revocation check may read the database.
+  if (!state->acceptable(SSL_SESSION_get0_peer(session))) {
+    SSL_SESSION_free(session);
+    return nullptr;  // a full handshake follows, and refuses the certificate
+  }
+  return session;
+}
+
+SSL_TICKET_RETURN on_decrypt_ticket(SSL*, SSL_SESSION* session, const unsigned char*, size_t,
+                                    SSL_TICKET_STATUS status, void* arg) {
+  // Empty or undecryptable tickets: what OpenSSL does without a callback.
+  if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  if (!static_cast<tls_state*>(arg)->acceptable(SSL_SESSION_get0_peer(session)))
+    return SSL_TICKET_RETURN_IGNORE_RENEW;
+  return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+void load_server_certificate(SSL_CTX* ctx, const tls_settings& settings) {
+  if (SSL_CTX_use_certificate_chain_file(ctx, settings.certificate_file.c_str()) != 1)
+    throw_openssl_error("cannot use the server certificate " + settings.certificate_file.string());
+  // Read here rather than with SSL_CTX_use_PrivateKey_file, which would
+  // prompt on the terminal for an encrypted key's passphrase.
+  bio_ptr bio(BIO_new_file(settings.key_file.c_str(), "r"));
+  if (!bio) throw_openssl_error("cannot open the server key " + settings.key_file.string());
+  pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!key) throw_openssl_error("no unencrypted PEM private key in " + settings.key_file.string());
+  check(SSL_CTX_use_PrivateKey(ctx, key.get()), "cannot use the server key " + settings.key_file.string());
+  check(SSL_CTX_check_private_key(ctx), "the server key " + settings.key_file.string() +
+                                            " does not belong to the certificate " +
+                                            settings.certificate_file.string());
+}
+
+void trust_only_device_ca(SSL_CTX* ctx, const std::filesystem::path& ca_file) {
+  // A fresh store rather than the context's: whatever anchors it had (the
+  // system's, if someone called set_default_verify_paths) must not vouch
+  // for devices.
+  x509_store_ptr store(check_not_null(X509_STORE_new(), "cannot allocate a certificate store"));
+  check(X509_STORE_load_file(store.get(), ca_file.c_str()), "cannot load the device CA " + ca_file.string());
+  SSL_CTX_set_cert_store(ctx, store.release());
+  // The CA names sent in CertificateRequest: phones with several client
+  // certificates pick the one issued by this CA.
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
+  if (names == nullptr) throw_openssl_error("no CA certificate in " + ca_file.string());
+  SSL_CTX_set_client_CA_list(ctx, names);
+}
+
+// Why the certificate at `files` must be issued again, or "" when it is fine.
+std::string reason_to_reissue(const authority& ca, const server_certificate_files& files, const alt_names& wanted) {
+  if (!std::filesystem::exists(files.certificate_file) || !std::filesystem::exists(files.key_file))
+    return "no server certificate yet";
+  bio_ptr certificate_bio(BIO_new_file(files.certificate_file.c_str(), "r"));
+  x509_ptr certificate(certificate_bio ? PEM_read_bio_X509(certificate_bio.get(), nullptr, nullptr, nullptr)
+                                       : nullptr);
+  bio_ptr key_bio(BIO_new_file(files.key_file.c_str(), "r"));
+  pkey_ptr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
+  // These files are ours; an unreadable one is replaced, not reported.
+  drain_openssl_errors();
+  if (!certificate) return "unreadable certificate";
+  if (!key) return "unreadable key";
+  if (X509_check_private_key(certificate.get(), key.get()) != 1) {
+    drain_openssl_errors();
+    return "key does not match the certificate";
+  }
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca.certificate());
+  if (X509_check_issued(ca.certificate(), certificate.get()) != X509_V_OK || ca_key == nullptr ||
+      X509_verify(certificate.get(), ca_key) != 1) {
+    drain_openssl_errors();
+    return "issued by another CA";
+  }
+  auto have = subject_alt_names(certificate.get());
+  auto want = wanted;
+  for (auto* names : {&have, &want}) {
+    std::sort(names->dns_names.begin(), names->dns_names.end());
+    std::sort(names->ip_addresses.begin(), names->ip_addresses.end());
+  }
+  if (have != want) return "host names or addresses changed";
+  std::time_t soon = std::time(nullptr) + std::time_t{reissue_days_before_expiry} * 24 * 60 * 60;
+  if (X509_cmp_time(X509_get0_notAfter(certificate.get()), &soon) <= 0)
+    return "expires within 30 days";
+  return "";
+}
+
+}  // namespace
+
+void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation_check is_acceptable) {
+  if (ctx == nullptr) throw std::invalid_argument("configure_server_tls: no SSL_CTX");
+  // Without a check every certificate the CA ever issued would be accepted
+  // forever; refuse to run that way rather than fail open.
+  if (!is_acceptable) throw std::invalid_argument("configure_server_tls: no revocation check");
+  if (state_index() < 0) throw_openssl_error("cannot allocate SSL_CTX ex_data");
+  if (state_of(ctx) != nullptr) throw std::logic_error("configure_server_tls: this SSL_CTX is already configured");
+
+  load_server_certificate(ctx, settings);
+  trust_only_device_ca(ctx, settings.ca_file);
+
+  check(SSL_CTX_set_min_proto_version(ctx, settings.legacy ? TLS1_VERSION : TLS1_2_VERSION),
+        "cannot set the minimum TLS version");
+  // OpenSSL 3 refuses TLS 1.0/1.1 and SHA-1 signatures from security level
+  // 1 up; the phones that need legacy need level 0 as well.
+  if (settings.legacy) check(SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0"), "cannot set the legacy ciphers");
+  // Client-initiated renegotiation costs the server a full handshake each
+  // time and no phone needs it.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+
+  auto state = std::make_unique<tls_state>();
+  state->is_acceptable = std::move(is_acceptable);
+  check(SSL_CTX_set_ex_data(ctx, state_index(), state.get()), "cannot attach state to the SSL_CTX");
+  auto* shared = state.release();  // the SSL_CTX owns it now (free_state)
+
+  // verify_peer alone lets a client that sends no certificate in.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  SSL_CTX_set_verify_depth(ctx, 2);
+  SSL_CTX_set_cert_verify_callback(ctx, verify_client, shared);
+
+  check(SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1),
+        "cannot set the session id context");
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_LOOKUP);
+  SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+  SSL_CTX_sess_set_remove_cb(ctx, on_remove_session);
+  SSL_CTX_sess_set_get_cb(ctx, on_get_session);
+  SSL_CTX_set_timeout(ctx, session_lifetime_seconds);
+  SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+  check(SSL_CTX_set_session_ticket_cb(ctx, nullptr, on_decrypt_ticket, shared), "cannot set the ticket callback");
+}
+
+std::optional<profile::mac_address> peer_identity(const SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  return device_identity(SSL_get0_peer_certificate(ssl));
+}
+
+server_certificate_files ensure_server_certificate(const authority& ca, const std::filesystem::path& data_dir,
+                                                   const std::vector<std::string>& dns_names,
+                                                   const std::vector<std::string>& ip_addresses) {
+  const auto folder = data_dir / "tls";
+  server_certificate_files files{folder / "server.pem", folder / "server.key", std::nullopt, ""};
+  const auto wanted = canonical_alt_names(dns_names, ip_addresses);
+  if (wanted.dns_names.empty() && wanted.ip_addresses.empty())
+    throw std::invalid_argument("the server certificate needs at least one host name or address");
+  files.reason = reason_to_reissue(ca, files, wanted);
+  if (files.reason.empty()) return files;
+
+  if (std::filesystem::create_directories(folder))
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_all);
+  files.issued = ca.issue_server_certificate(wanted.dns_names, wanted.ip_addresses);
+  // A crash between the two writes leaves a mismatched pair, which the next
+  // call detects and replaces.
+  write_file_atomically(files.key_file, files.issued->private_key_pem, 0600);
+  write_file_atomically(files.certificate_file, files.issued->certificate_pem, 0644);
+  return files;
+}
+
+}  // namespace provbox::certs

@@ -1,0 +1,73 @@
+// provbox serve, provbox config check
+#include "server/cli/context.hpp"
+#include "server/config.hpp"
+#include "server/serve.hpp"
+
+namespace provbox::cli {
+namespace {
+
+const std::vector<option_spec> serve_options = {
+    {"config"}, {"http"}, {"https"}, {"admin"}, {"log-format"}, {"log-level"}};
+
+// The config file, then the flags over it, so scripts and tests need no YAML.
+server::config config_from(const arguments& args, const context& ctx) {
+  server::config c;
+  if (auto path = args.value("config")) {
+    try {
+      c = server::load_config(*path);
+    } catch (const server::config_error& e) {
+      throw operation_error(e.what());
+    }
+  }
+  // --data-dir and --db (global options) win over the file; without them the
+  // file's values (or the embedded defaults) stand.
+  if (ctx.data_dir_given) c.data_dir = ctx.data_dir;
+  if (ctx.db_given) c.database = ctx.db_path;
+  auto listener = [&](const char* name, server::listen_address& target) {
+    if (auto text = args.value(name)) {
+      auto parsed = server::parse_listen_address(*text);
+      if (!parsed) args.fail(std::string("--") + name + " takes ADDR:PORT, [V6]:PORT or off");
+      target = *parsed;
+    }
+  };
+  listener("http", c.listen.http);
+  listener("https", c.listen.https);
+  listener("admin", c.listen.admin);
+  if (auto f = args.value("log-format")) {
+    if (*f != "text" && *f != "json") args.fail("--log-format takes text or json");
+    c.log.format = *f;
+  }
+  if (auto l = args.value("log-level")) c.log.level = *l;
+  return c;
+}
+
+int serve(context& ctx, const std::vector<std::string>& raw) {
+  arguments args("serve", raw, serve_options, 0, 0);
+  return server::serve(config_from(args, ctx));
+}
+
+int config_check(context& ctx, const std::vector<std::string>& raw) {
+  arguments args("config check", raw, {}, 1, 1);
+  try {
+    const auto c = server::load_config(args.positional(0));
+    ctx.out << args.positional(0) << ": ok (data " << c.data_dir << ", http " << c.listen.http.to_string()
+            << ", https " << c.listen.https.to_string() << ", admin " << c.listen.admin.to_string() << ")\n";
+  } catch (const server::config_error& e) {
+    throw operation_error(e.what());
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<command> serve_commands() {
+  return {
+      {"serve",
+       "serve [--config FILE] [--http ADDR:PORT|off] [--https ADDR:PORT|off] [--admin ADDR:PORT|off] "
+       "[--log-format text|json] [--log-level L]",
+       serve},
+      {"config check", "config check FILE   (validate a configuration without starting)", config_check},
+  };
+}
+
+}  // namespace provbox::cli

@@ -1,0 +1,73 @@
+#pragma once
+// `provbox serve` configuration: plain structs with every default in one
+// place. yaml-cpp is used in config.cpp only; the rest of the code takes a
+// `const config&`.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace provbox::server {
+
+// "127.0.0.1:8080", "[::1]:8443", or off.
+struct listen_address {
+  bool enabled = true;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+};
+
+struct config {
+  std::string data_dir = "provbox-data";
+  std::string database;  // "" means DATA_DIR/provbox.db
+
+  // The embedded default: loopback and unprivileged ports, so a first start
+  // needs no root and touches no LAN. Production configs set 0.0.0.0:80 etc.
+  struct listeners {
+    listen_address http{true, "127.0.0.1", 8080};
+    listen_address https{true, "127.0.0.1", 8443};
+    listen_address admin{true, "127.0.0.1", 9090};
+  } listen;
+
+  struct tls_settings {
+    bool legacy = false;                     // TLS 1.0/1.1 and SECLEVEL=0 for old phones
+    std::vector<std::string> server_names{"localhost"};       // DNS names in the server certificate
+    std::vector<std::string> server_addresses{"127.0.0.1"};  // IP addresses in it
+  } tls;
+
+  struct http_settings {
+    unsigned read_timeout_s = 10;   // to read one request, headers included
+    unsigned write_timeout_s = 60;  // to write one response
+    unsigned idle_timeout_s = 30;   // keep-alive between requests
+    unsigned header_limit = 8192;   // bytes of request line and headers
+    unsigned header_count = 64;     // header fields per request
+    unsigned max_connections = 2048;
+  } http;
+
+  struct log_settings {
+    std::string format = "text";  // text or json
+    std::string level = "info";   // trace debug info warn error off
+  } log;
+
+  unsigned shutdown_grace_s = 10;  // transfers in flight may finish within this
+  unsigned events_per_device = 200;
+
+  std::string database_path() const;
+};
+
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses "HOST:PORT", "[V6]:PORT" or "off"; nullopt when malformed.
+std::optional<listen_address> parse_listen_address(const std::string& text);
+
+// Reads a YAML file over the defaults. Unknown keys and bad values are
+// refused with FILE:LINE: what is wrong.
+config load_config(const std::string& path);
+// The same from text (tests, `config check`); `name` is used in messages.
+config parse_config(const std::string& yaml_text, const std::string& name);
+
+}  // namespace provbox::server

@@ -1,0 +1,16 @@
+#pragma once
+// A model's per-device file name pattern (`fv$(MAU).conf`), inverted: given a
+// requested path, which MAC does it name? The pattern's macros are matched as
+// the device expands them: $MA lower-case hex, $MAU upper-case, $MAC lower
+// case with colons, $PN the model's name.
+#include <optional>
+#include <string_view>
+
+#include "server/profile/mac_address.hpp"
+
+namespace provbox::provisioning {
+
+std::optional<profile::mac_address> match_file_pattern(std::string_view pattern, std::string_view path,
+                                                       std::string_view product_name);
+
+}  // namespace provbox::provisioning

@@ -1,0 +1,245 @@
+#include "server/provisioning/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "server/provisioning/device_file.hpp"
+#include "server/provisioning/file_pattern.hpp"
+#include "store/firmware.hpp"
+
+#include <sys/stat.h>
+
+namespace provbox::provisioning {
+
+std::string_view to_string(transport t) {
+  switch (t) {
+    case transport::tftp: return "tftp";
+    case transport::http: return "http";
+    case transport::https: return "https";
+  }
+  return "http";
+}
+
+std::optional<profile::mac_address> mac_in_user_agent(std::string_view ua) {
+  // Look for 17-character colon or dash forms first, then 12 hex digits
+  // standing alone (bounded by non-alphanumerics), so version strings such as
+  // V0.6.24 are never mistaken for one.
+  auto is_alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  for (std::size_t length : {std::size_t{17}, std::size_t{12}}) {
+    for (std::size_t i = 0; i + length <= ua.size(); ++i) {
+      if (i > 0 && is_alnum(ua[i - 1])) continue;
+      if (i + length < ua.size() && is_alnum(ua[i + length])) continue;
+      if (auto mac = profile::mac_address::parse(ua.substr(i, length))) return mac;
+    }
+  }
+  return std::nullopt;
+}
+
+service::service(store::inventory& inventory, service_options options)
+    : inventory_(inventory), options_(std::move(options)), events_(inventory.db(), options_.events_per_device) {}
+
+void service::refresh_if_changed() {
+  // One cheap read per request. Any change to the inventory, by this process
+  // or by the CLI in another, moves the revision: then drop every cached
+  // file and re-read the models.
+  const auto revision = inventory_.revision();
+  if (revision == seen_revision_) return;
+  models_.clear();
+  for (auto& m : inventory_.list_models()) models_.push_back({m.name, m.config_file, std::move(m.patterns)});
+  cache_.clear();
+  seen_revision_ = revision;
+}
+
+answer service::refuse(int status, std::string reason, std::optional<profile::mac_address> device) {
+  answer a;
+  a.kind = answer_kind::refusal;
+  a.status = status;
+  a.reason = std::move(reason);
+  a.device = device;
+  return a;
+}
+
+std::optional<profile::mac_address> service::device_at_address(const std::string& address) {
+  if (auto device = inventory_.find_device_by_address(address)) return device->mac;
+  return std::nullopt;
+}
+
+answer service::profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model) {
+  auto device = inventory_.find_device(mac);
+  if (!device) return refuse(404, "unknown device " + mac.colon_lower(), mac);
+  if (device->model != via_model)
+    return refuse(404, "device " + mac.colon_lower() + " is a " + device->model + ", not a " + via_model, mac);
+  if (!device->enabled) return refuse(404, "device " + mac.colon_lower() + " is disabled", mac);
+  if (r.client_identity && *r.client_identity != mac)
+    return refuse(403, "certificate of " + r.client_identity->colon_lower() + " asked for the file of " +
+                           mac.colon_lower(), mac);
+  if (auto hinted = mac_in_user_agent(r.user_agent); hinted && *hinted != mac)
+    return refuse(403, "User-Agent names " + hinted->colon_lower() + " but the request is for " + mac.colon_lower(),
+                  mac);
+
+  // $IP is the device's current address: its static one, else where the
+  // request came from.
+  const std::string ip = device->static_ip.empty() ? r.peer_address : device->static_ip;
+  auto& slot = cache_[{mac, ip}];
+  if (slot.body) {
+    ++metrics_.cache_hits;
+  } else {
+    ++metrics_.cache_misses;
+    ++metrics_.renders;
+    auto file = render_device_file(inventory_, mac, ip);
+    if (!file) return refuse(404, "unknown device " + mac.colon_lower(), mac);
+    slot.dbase_version = file->dbase_version;
+    slot.encrypted = file->encrypted;
+    slot.body = std::make_shared<const std::string>(std::move(file->body));
+  }
+  answer a;
+  a.kind = answer_kind::profile;
+  a.status = 200;
+  a.device = mac;
+  a.body = slot.body;
+  a.encrypted = slot.encrypted;
+  a.dbase_version = slot.dbase_version;
+  a.etag = "\"" + mac.lower_hex() + "-" + std::to_string(slot.dbase_version) + (slot.encrypted ? "-e" : "") + "\"";
+  return a;
+}
+
+std::optional<answer> service::try_firmware(const request& r) {
+  auto& db = inventory_.db();
+  auto image = store::find_firmware_by_path(db, r.path);
+  std::optional<store::device_record> device;
+  if (r.client_identity) device = inventory_.find_device(*r.client_identity);
+  if (!image) {
+    // A bare name (`tftp://SERVER/IP542N.bin`): the asking device's model
+    // decides which image it is.
+    if (!device) device = inventory_.find_device_by_address(r.peer_address);
+    if (!device) return std::nullopt;
+    image = store::find_firmware_by_request(db, device->model, r.path);
+    if (!image) return std::nullopt;
+  }
+  if (r.client_identity && (!device || device->model != image->model))
+    return refuse(403, "certificate of " + r.client_identity->colon_lower() + " asked for " + image->model +
+                           " firmware", r.client_identity);
+
+  answer a;
+  a.kind = answer_kind::firmware;
+  a.status = 200;
+  if (device) a.device = device->mac;
+  firmware_file file;
+  file.disk_path = store::firmware_blob_path(options_.data_dir, image->sha256).string();
+  file.size = image->size;
+  file.sha256 = image->sha256;
+  file.model = image->model;
+  file.version = image->version;
+  struct stat st {};
+  if (::stat(file.disk_path.c_str(), &st) != 0)
+    return refuse(404, "firmware image missing on disk: " + file.disk_path, a.device);
+  file.modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+  a.etag = "\"" + image->sha256.substr(0, 32) + "\"";
+  a.firmware = std::move(file);
+  return a;
+}
+
+answer service::resolve(const request& r) {
+  refresh_if_changed();
+  if (auto firmware = try_firmware(r)) return *firmware;
+
+  // A per-device name: the pattern names the MAC.
+  std::optional<profile::mac_address> named;
+  for (const auto& model : models_) {
+    for (const auto& pattern : model.patterns) {
+      auto mac = match_file_pattern(pattern, r.path, model.name);
+      if (!mac) continue;
+      named = mac;
+      auto device = inventory_.find_device(*mac);
+      // Models may share a pattern (fv$(MAU).conf); the device's own model
+      // decides.
+      if (device && device->model == model.name) return profile_for(r, *mac, model.name);
+    }
+  }
+  if (named) return refuse(404, "unknown device " + named->colon_lower(), named);
+
+  // A model's Config File Name (option 66 devices): which device asks is
+  // told by its certificate, else its address, else its User-Agent.
+  for (const auto& model : models_) {
+    if (model.config_file != r.path) continue;
+    std::optional<profile::mac_address> mac = r.client_identity;
+    if (!mac) mac = device_at_address(r.peer_address);
+    if (!mac) mac = mac_in_user_agent(r.user_agent);
+    if (!mac) return refuse(404, "no device known at " + r.peer_address + " for " + r.path);
+    auto device = inventory_.find_device(*mac);
+    if (device && device->model != model.name) {
+      // Another model may use the same Config File Name.
+      bool other = false;
+      for (const auto& m : models_) other |= (m.config_file == r.path && m.name == device->model);
+      if (other) return profile_for(r, *mac, device->model);
+    }
+    return profile_for(r, *mac, model.name);
+  }
+  return refuse(404, "no such file");
+}
+
+std::string format_access_line(const request& r, const answer& a, int status, std::uint64_t bytes,
+                               std::chrono::steady_clock::duration took, std::string_view detail, bool json) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  const std::string device = a.device ? a.device->colon_lower() : "-";
+  const std::string version = a.kind == answer_kind::profile ? std::to_string(a.dbase_version) : "-";
+  const std::string why(detail.empty() ? std::string_view(a.reason) : detail);
+  if (!json) {
+    std::string line = std::string(to_string(r.via)) + " " + r.peer_address + " " + device + " /" + r.path + " " +
+                       std::to_string(status) + " " + std::to_string(bytes) + "B version=" + version + " " +
+                       std::to_string(micros / 1000) + "." + std::to_string(micros % 1000 / 100) + "ms";
+    if (!why.empty()) line += " (" + why + ")";
+    return line;
+  }
+  auto quoted = [](std::string_view text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  std::string line = "{\"transport\":" + quoted(to_string(r.via)) + ",\"peer\":" + quoted(r.peer_address) +
+                     ",\"device\":" + (a.device ? quoted(device) : "null") + ",\"path\":" + quoted("/" + r.path) +
+                     ",\"status\":" + std::to_string(status) + ",\"bytes\":" + std::to_string(bytes) +
+                     ",\"version\":" + (a.kind == answer_kind::profile ? version : "null") +
+                     ",\"duration_us\":" + std::to_string(micros);
+  if (!why.empty()) line += ",\"detail\":" + quoted(why);
+  return line + "}";
+}
+
+void service::record(const request& r, const answer& a, int final_status, std::uint64_t bytes_sent,
+                     std::chrono::steady_clock::duration took, std::string_view detail) {
+  spdlog::info(format_access_line(r, a, final_status, bytes_sent, took, detail, options_.json_log));
+  const auto via = std::string(to_string(r.via));
+  ++metrics_.requests[{via, final_status}];
+  metrics_.bytes[via] += bytes_sent;
+  store::event e;
+  if (a.device) e.mac = a.device->colon_lower();
+  else if (r.client_identity) e.mac = r.client_identity->colon_lower();
+  e.transport = via;
+  e.peer = r.peer_address;
+  e.file = r.path;
+  if (a.kind == answer_kind::profile) e.dbase_version = a.dbase_version;
+  e.status = final_status;
+  e.bytes = bytes_sent;
+  e.detail = detail.empty() ? a.reason : std::string(detail);
+  try {
+    events_.record(std::move(e));
+  } catch (const store::store_error&) {
+    // A busy or full disk must not stop provisioning; the request was
+    // answered and the access log still has it.
+  }
+}
+
+}  // namespace provbox::provisioning

@@ -1,0 +1,119 @@
+#pragma once
+// "What does this request get?" One answer for every transport: a TFTP read
+// of IP542N.conf and an HTTPS GET of /fv0021F2011B19.conf end here and get
+// the same bytes. Transports know bytes and transfers; this knows devices.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/profile/mac_address.hpp"
+#include "store/events.hpp"
+#include "store/inventory.hpp"
+
+namespace provbox::provisioning {
+
+enum class transport { tftp, http, https };
+std::string_view to_string(transport t);
+
+struct request {
+  transport via = transport::http;
+  std::string path;  // relative and already checked (request_path.hpp)
+  std::string peer_address;
+  std::optional<profile::mac_address> client_identity;  // verified certificate (HTTPS)
+  std::string user_agent;
+};
+
+// A firmware image on disk, served by range.
+struct firmware_file {
+  std::string disk_path;
+  std::uint64_t size = 0;
+  std::string sha256;
+  std::string model;
+  std::string version;
+  std::chrono::system_clock::time_point modified;
+};
+
+enum class answer_kind { profile, firmware, refusal };
+
+struct answer {
+  answer_kind kind = answer_kind::refusal;
+  int status = 404;           // HTTP-style: 200, 400, 403, 404
+  std::string reason;         // for refusals: said in logs and events, not to the device
+  std::optional<profile::mac_address> device;
+  std::shared_ptr<const std::string> body;  // the profile's bytes
+  bool encrypted = false;
+  std::optional<firmware_file> firmware;
+  std::uint64_t dbase_version = 0;
+  std::string etag;  // quoted, as sent in HTTP
+};
+
+// Counters for /metrics.
+struct service_metrics {
+  std::map<std::pair<std::string, int>, std::uint64_t> requests;  // (transport, status) -> count
+  std::map<std::string, std::uint64_t> bytes;                       // transport -> bytes sent
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t renders = 0;
+};
+
+struct service_options {
+  std::string data_dir;              // firmware blobs live here
+  std::size_t events_per_device = 200;
+  bool json_log = false;             // access log lines as JSON objects
+};
+
+// One access log line: device, transport, path, status, bytes, version
+// served, duration.
+std::string format_access_line(const request& r, const answer& a, int status, std::uint64_t bytes,
+                               std::chrono::steady_clock::duration took, std::string_view detail, bool json);
+
+class service {
+public:
+  service(store::inventory& inventory, service_options options);
+
+  answer resolve(const request& r);
+  // Records the outcome once the transfer ended (status may differ from the
+  // answer's: a 304, a 206, a transfer that failed half-way): the access log
+  // line, the device's event and the counters.
+  void record(const request& r, const answer& a, int final_status, std::uint64_t bytes_sent,
+              std::chrono::steady_clock::duration took, std::string_view detail = {});
+
+  const service_metrics& metrics() const { return metrics_; }
+  store::inventory& inventory() { return inventory_; }
+
+private:
+  struct model_entry {
+    std::string name;
+    std::string config_file;
+    std::vector<std::string> patterns;
+  };
+  struct cached_file {
+    std::uint64_t dbase_version = 0;
+    std::shared_ptr<const std::string> body;
+    bool encrypted = false;
+  };
+
+  void refresh_if_changed();
+  answer refuse(int status, std::string reason, std::optional<profile::mac_address> device = std::nullopt);
+  answer profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model);
+  std::optional<answer> try_firmware(const request& r);
+  std::optional<profile::mac_address> device_at_address(const std::string& address);
+
+  store::inventory& inventory_;
+  service_options options_;
+  store::event_log events_;
+  std::uint64_t seen_revision_ = ~std::uint64_t{0};
+  std::vector<model_entry> models_;
+  std::map<std::pair<profile::mac_address, std::string>, cached_file> cache_;  // (device, $IP) -> file
+  service_metrics metrics_;
+};
+
+// A MAC written in a User-Agent, e.g. "Flyingvoice FIP13G V0.6.24 00:21:F2:22:AE:F1".
+std::optional<profile::mac_address> mac_in_user_agent(std::string_view user_agent);
+
+}  // namespace provbox::provisioning

@@ -1,0 +1,229 @@
+#include "server/serve.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "certs/authority.hpp"
+#include "certs/tls_context.hpp"
+#include "http/server.hpp"
+#include "server/provisioning/service.hpp"
+#include "store/certificates.hpp"
+#include "store/inventory.hpp"
+
+namespace provbox::server {
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// In JSON mode every log line is one JSON object; a message that is already
+// an object (the access log) is embedded as is, any other text is quoted.
+class json_message_flag : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    if (text.starts_with("{")) {
+      dest.append(text.data(), text.data() + text.size());
+      return;
+    }
+    dest.push_back('"');
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        static constexpr char hex[] = "0123456789abcdef";
+        const char escaped[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        dest.append(escaped, escaped + 6);
+      } else {
+        dest.push_back(static_cast<char>(c));
+      }
+    }
+    dest.push_back('"');
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+};
+
+void set_up_logging(const config& c) {
+  auto logger = std::make_shared<spdlog::logger>("provbox", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(c.log.level));
+  spdlog::flush_on(spdlog::level::info);
+  if (c.log.format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<json_message_flag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  }
+}
+
+std::unique_ptr<tcp::acceptor> open_acceptor(net::io_context& io, const listen_address& where, const char* name) {
+  if (!where.enabled) return nullptr;
+  const tcp::endpoint endpoint(net::ip::make_address(where.host), where.port);
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  boost::system::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(std::string("cannot listen for ") + name + " on " + where.to_string() + ": " +
+                                   ec.message());
+  return acceptor;
+}
+
+std::string metrics_text(const provisioning::service_metrics& m, const http::server_state& state,
+                         std::uint64_t revision) {
+  std::ostringstream out;
+  out << "# HELP provbox_requests_total Requests answered, by transport and status.\n"
+         "# TYPE provbox_requests_total counter\n";
+  for (const auto& [key, count] : m.requests)
+    out << "provbox_requests_total{transport=\"" << key.first << "\",status=\"" << key.second << "\"} " << count
+        << '\n';
+  out << "# HELP provbox_sent_bytes_total Body bytes sent, by transport.\n"
+         "# TYPE provbox_sent_bytes_total counter\n";
+  for (const auto& [transport, bytes] : m.bytes)
+    out << "provbox_sent_bytes_total{transport=\"" << transport << "\"} " << bytes << '\n';
+  out << "# HELP provbox_profile_cache_hits_total Profiles served from the render cache.\n"
+         "# TYPE provbox_profile_cache_hits_total counter\n"
+      << "provbox_profile_cache_hits_total " << m.cache_hits << '\n'
+      << "# HELP provbox_profile_renders_total Profiles rendered (cache misses).\n"
+         "# TYPE provbox_profile_renders_total counter\n"
+      << "provbox_profile_renders_total " << m.renders << '\n'
+      << "# HELP provbox_tls_handshake_failures_total TLS handshakes that failed (no, unknown or revoked certificate).\n"
+         "# TYPE provbox_tls_handshake_failures_total counter\n"
+      << "provbox_tls_handshake_failures_total " << state.tls_handshake_failures << '\n'
+      << "# HELP provbox_http_connections Open HTTP, HTTPS and admin connections.\n"
+         "# TYPE provbox_http_connections gauge\n"
+      << "provbox_http_connections " << state.connections.size() << '\n'
+      << "# HELP provbox_http_connections_rejected_total Connections closed at once because of max_connections.\n"
+         "# TYPE provbox_http_connections_rejected_total counter\n"
+      << "provbox_http_connections_rejected_total " << state.rejected_connections << '\n'
+      << "# HELP provbox_inventory_revision The inventory's change counter.\n"
+         "# TYPE provbox_inventory_revision gauge\n"
+      << "provbox_inventory_revision " << revision << '\n';
+  return out.str();
+}
+
+void log_session_error(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} stopped by an error: {}", what, ex.what());
+  }
+}
+
+}  // namespace
+
+int serve(const config& c) {
+  set_up_logging(c);
+  try {
+    std::filesystem::create_directories(c.data_dir);
+    store::inventory inventory(c.database_path());
+
+    provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
+
+    net::io_context io(1);
+    http::server_state state{service, {}, {}};
+    state.limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
+    state.limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
+    state.limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
+    state.limit.header_limit = c.http.header_limit;
+    state.limit.header_count = c.http.header_count;
+    state.limit.max_connections = c.http.max_connections;
+    state.metrics_text = [&] { return metrics_text(service.metrics(), state, inventory.revision()); };
+
+    // TLS: the device CA signs the server's certificate and is the only
+    // anchor client certificates may chain to.
+    std::unique_ptr<net::ssl::context> tls;
+    if (c.listen.https.enabled) {
+      auto authority = certs::authority::load_or_create(c.data_dir);
+      if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
+      const auto server_files =
+          certs::ensure_server_certificate(authority, c.data_dir, c.tls.server_names, c.tls.server_addresses);
+      if (server_files.issued) {
+        spdlog::info("issued the HTTPS server certificate ({})", server_files.reason);
+        store::certificates(inventory.db())
+            .record({server_files.issued->serial_hex, "provbox server", store::certificate_kind::server,
+                     server_files.issued->not_before, server_files.issued->not_after});
+      }
+      tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+      certs::configure_server_tls(tls->native_handle(),
+                                  {server_files.certificate_file, server_files.key_file,
+                                   authority.certificate_file(), c.tls.legacy},
+                                  [&inventory](std::string_view serial) {
+                                    return store::certificates(inventory.db()).is_acceptable(serial);
+                                  });
+    }
+
+    auto http_acceptor = open_acceptor(io, c.listen.http, "http");
+    auto https_acceptor = open_acceptor(io, c.listen.https, "https");
+    auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
+
+    if (http_acceptor)
+      net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
+                    [](std::exception_ptr e) { log_session_error("http listener", e); });
+    if (https_acceptor)
+      net::co_spawn(io, http::run_device_listener(*https_acceptor, state, tls.get()),
+                    [](std::exception_ptr e) { log_session_error("https listener", e); });
+    if (admin_acceptor)
+      net::co_spawn(io, http::run_admin_listener(*admin_acceptor, state),
+                    [](std::exception_ptr e) { log_session_error("admin listener", e); });
+
+    // SIGINT/SIGTERM: stop accepting, let responses in flight finish within
+    // the grace period, then stop.
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping (grace {} s)", signal, c.shutdown_grace_s);
+      for (auto* acceptor : {http_acceptor.get(), https_acceptor.get(), admin_acceptor.get()}) {
+        boost::system::error_code ignored;
+        if (acceptor) acceptor->close(ignored);
+      }
+      state.begin_stop();
+      net::co_spawn(
+          io,
+          [&]() -> net::awaitable<void> {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
+            net::steady_timer tick(io);
+            while (!state.connections.empty() && std::chrono::steady_clock::now() < deadline) {
+              tick.expires_after(std::chrono::milliseconds(50));
+              co_await tick.async_wait(net::as_tuple(net::use_awaitable));
+            }
+            if (!state.connections.empty())
+              spdlog::warn("{} connection(s) still open after the grace period; closing", state.connections.size());
+            io.stop();
+          },
+          net::detached);
+    });
+
+    spdlog::info("provbox serving {} devices from {}: http {}, https {}, admin {}",
+                 inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
+                 c.listen.https.to_string(), c.listen.admin.to_string());
+    io.run();
+    spdlog::info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    std::cerr << "provbox serve: " << e.what() << '\n';
+    return 1;
+  }
+}
+
+}  // namespace provbox::server
