@@ -6,6 +6,8 @@
 #include "server/cli/context.hpp"
 #include "server/cli/csv.hpp"
 #include "server/cli/output.hpp"
+#include "store/events.hpp"
+#include "store/firmware.hpp"
 #include "store/validation.hpp"
 
 namespace provbox::cli {
@@ -112,6 +114,24 @@ std::string profile_rule(const std::string& base, const store::model_record& mod
   return rule + model.patterns.front();
 }
 
+// The Upgrade Rule for the model's current firmware. Devices do not upgrade
+// over HTTPS, so an https:// --server falls back to the embedded default's
+// HTTP listener address.
+std::string upgrade_rule(const std::string& base, store::database& db, const store::model_record& model) {
+  auto image = store::current_firmware(db, model.name);
+  if (!image) return "";
+  std::string http_base = base.starts_with("http://") ? base : std::string("http://127.0.0.1:8080");
+  if (http_base.back() != '/') http_base += '/';
+  return http_base + store::firmware_url_path(image->model, image->version, image->file_name);
+}
+
+// Whether the device fetched the version it should have: "in sync",
+// "pending" (it has an older one) or "never seen".
+std::string sync_state(const std::optional<store::event>& last, std::uint64_t version) {
+  if (!last) return "never seen";
+  return last->dbase_version == version ? "in sync" : "pending";
+}
+
 int device_show(context& ctx, const std::vector<std::string>& raw) {
   arguments args("device show", raw, {{"server"}}, 1, 1);
   const auto mac = parse_mac_argument(args, args.positional(0));
@@ -121,6 +141,10 @@ int device_show(context& ctx, const std::vector<std::string>& raw) {
   const auto model = *inv.find_model(device->model);
   const auto version = inv.dbase_version(*device);
   const auto rule = profile_rule(public_base(args), model, *device);
+  const auto upgrade = upgrade_rule(public_base(args), inv.db(), model);
+  store::event_log events(inv.db());
+  const auto last = events.last_profile_fetch(mac.colon_lower());
+  const auto recent = events.recent(mac.colon_lower(), 5);
   if (ctx.json) {
     json_writer json;
     json.begin_object().field("mac", device->mac.colon_lower()).field("model", device->model);
@@ -129,8 +153,22 @@ int device_show(context& ctx, const std::vector<std::string>& raw) {
         .field("dbase_version", version)
         .field("config_file", model.config_file)
         .field("profile_rule", rule)
-        .field("created_at", device->created_at)
-        .end_object();
+        .field("upgrade_rule", upgrade)
+        .field("state", sync_state(last, version))
+        .field("created_at", device->created_at);
+    json.key("last_fetch");
+    if (last) {
+      json.begin_object()
+          .field("at", last->at)
+          .field("transport", last->transport)
+          .field("file", last->file)
+          .field("dbase_version", *last->dbase_version)
+          .field("status", last->status)
+          .end_object();
+    } else {
+      json.begin_object().end_object();
+    }
+    json.end_object();
     ctx.out << json.str() << '\n';
     return 0;
   }
@@ -150,6 +188,17 @@ int device_show(context& ctx, const std::vector<std::string>& raw) {
   line("dbase version:", std::to_string(version));
   line("option 66 file:", model.config_file);
   line("profile rule:", rule.empty() ? "(model has no --pattern)" : rule);
+  line("upgrade rule:", upgrade.empty() ? "(no firmware for this model)" : upgrade);
+  line("state:", sync_state(last, version));
+  if (last)
+    line("last fetch:", last->at + "  " + last->transport + " " + last->file + "  version " +
+                            std::to_string(*last->dbase_version) + "  status " + std::to_string(last->status));
+  if (!recent.empty()) {
+    ctx.out << "recent requests:\n";
+    for (const auto& e : recent)
+      ctx.out << "  " << e.at << "  " << e.transport << "  " << e.peer << "  " << e.file << "  " << e.status
+              << (e.detail.empty() ? "" : "  (" + e.detail + ")") << '\n';
+  }
   return 0;
 }
 
