@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <list>
+#include <map>
 #include <string>
 
 #include "server/provisioning/service.hpp"
@@ -37,7 +38,7 @@ struct server_state {
   std::function<std::string()> metrics_text;  // the admin listener's /metrics body
   bool stopping = false;
   std::list<connection> connections;
-  std::uint64_t tls_handshake_failures = 0;
+  std::map<std::string, std::uint64_t> tls_handshake_failures;  // by reason: no_certificate, revoked, ...
   std::uint64_t rejected_connections = 0;
 
   // Stops keep-alive: idle connections close now, busy ones after their

@@ -273,6 +273,29 @@ net::awaitable<void> plain_session(tcp::socket socket, server_state& state) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+// Why a handshake failed, in a few stable words for /metrics.
+std::string handshake_failure_reason(SSL* ssl, const beast::error_code& ec) {
+  switch (SSL_get_verify_result(ssl)) {
+    case X509_V_OK: break;
+    case X509_V_ERR_CERT_REVOKED: return "revoked";
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "not_yet_valid";
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE: return "unknown_ca";
+    case X509_V_ERR_APPLICATION_VERIFICATION: return "not_a_device";
+    default: return "bad_certificate";
+  }
+  if (ec == beast::error::timeout) return "timeout";
+  const auto text = ec.message();
+  if (text.find("peer did not return a certificate") != std::string::npos) return "no_certificate";
+  if (text.find("version") != std::string::npos || text.find("protocol") != std::string::npos) return "protocol";
+  return "other";
+}
+
 net::awaitable<void> tls_session(tcp::socket socket, server_state& state, net::ssl::context& tls) {
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls);
   const auto peer = peer_of(socket_of(stream));
@@ -284,9 +307,10 @@ net::awaitable<void> tls_session(tcp::socket socket, server_state& state, net::s
   auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, as_tuple_awaitable);
   if (ec) {
     // No certificate, an unknown or revoked one, or not TLS at all. The
-    // device never got a file, so this is only a debug line and a counter.
-    ++state.tls_handshake_failures;
-    spdlog::info("https: handshake with {} failed: {}", peer, ec.message());
+    // device never got a file: a log line and a counter by reason.
+    const auto reason = handshake_failure_reason(stream.native_handle(), ec);
+    ++state.tls_handshake_failures[reason];
+    spdlog::info("https: handshake with {} failed ({}): {}", peer, reason, ec.message());
     co_return;
   }
   // The verify callback accepted only certificates with a device identity.

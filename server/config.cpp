@@ -150,6 +150,10 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                  {"legacy", [&](const YAML::Node& v) { c.tls.legacy = r.flag(v, "tls.legacy"); }},
                                  {"server_names",
                                   [&](const YAML::Node& v) { c.tls.server_names = r.list(v, "tls.server_names"); }},
+                                 {"server_certificate",
+                                  [&](const YAML::Node& v) { c.tls.server_certificate = r.text(v, "tls.server_certificate"); }},
+                                 {"server_key",
+                                  [&](const YAML::Node& v) { c.tls.server_key = r.text(v, "tls.server_key"); }},
                                  {"server_addresses",
                                   [&](const YAML::Node& v) {
                                     c.tls.server_addresses = r.list(v, "tls.server_addresses");
@@ -194,6 +198,10 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                 {"shutdown_grace", [&](const YAML::Node& n) { c.shutdown_grace_s = r.number(n, "shutdown_grace", 0, 3600); }},
                 {"events_per_device", [&](const YAML::Node& n) { c.events_per_device = r.number(n, "events_per_device", 1, 100000); }},
             });
+  if (c.tls.server_certificate.empty() != c.tls.server_key.empty()) {
+    const auto node = root["tls"];
+    r.fail(node, "tls.server_certificate and tls.server_key go together");
+  }
   return c;
 }
 

@@ -34,6 +34,10 @@ struct config {
     bool legacy = false;                     // TLS 1.0/1.1 and SECLEVEL=0 for old phones
     std::vector<std::string> server_names{"localhost"};       // DNS names in the server certificate
     std::vector<std::string> server_addresses{"127.0.0.1"};  // IP addresses in it
+    // The operator's own server certificate and key (PEM), instead of one
+    // issued by the device CA. Both or neither.
+    std::string server_certificate;
+    std::string server_key;
   } tls;
 
   struct http_settings {

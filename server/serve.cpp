@@ -20,6 +20,7 @@
 #include "certs/authority.hpp"
 #include "certs/tls_context.hpp"
 #include "http/server.hpp"
+#include "server/provisioning/file_pattern.hpp"
 #include "server/provisioning/service.hpp"
 #include "store/certificates.hpp"
 #include "store/inventory.hpp"
@@ -105,10 +106,11 @@ std::string metrics_text(const provisioning::service_metrics& m, const http::ser
       << "# HELP provbox_profile_renders_total Profiles rendered (cache misses).\n"
          "# TYPE provbox_profile_renders_total counter\n"
       << "provbox_profile_renders_total " << m.renders << '\n'
-      << "# HELP provbox_tls_handshake_failures_total TLS handshakes that failed (no, unknown or revoked certificate).\n"
-         "# TYPE provbox_tls_handshake_failures_total counter\n"
-      << "provbox_tls_handshake_failures_total " << state.tls_handshake_failures << '\n'
-      << "# HELP provbox_http_connections Open HTTP, HTTPS and admin connections.\n"
+      << "# HELP provbox_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
+         "# TYPE provbox_tls_handshake_failures_total counter\n";
+  for (const auto& [reason, count] : state.tls_handshake_failures)
+    out << "provbox_tls_handshake_failures_total{reason=\"" << reason << "\"} " << count << '\n';
+  out << "# HELP provbox_http_connections Open HTTP, HTTPS and admin connections.\n"
          "# TYPE provbox_http_connections gauge\n"
       << "provbox_http_connections " << state.connections.size() << '\n'
       << "# HELP provbox_http_connections_rejected_total Connections closed at once because of max_connections.\n"
@@ -140,7 +142,7 @@ int serve(const config& c) {
     provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
 
     net::io_context io(1);
-    http::server_state state{service, {}, {}};
+    http::server_state state{service, {}, {}, false, {}, {}, 0};
     state.limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
     state.limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
     state.limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
@@ -155,8 +157,14 @@ int serve(const config& c) {
     if (c.listen.https.enabled) {
       auto authority = certs::authority::load_or_create(c.data_dir);
       if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
-      const auto server_files =
-          certs::ensure_server_certificate(authority, c.data_dir, c.tls.server_names, c.tls.server_addresses);
+      certs::server_certificate_files server_files;
+      if (!c.tls.server_certificate.empty()) {
+        server_files.certificate_file = c.tls.server_certificate;
+        server_files.key_file = c.tls.server_key;
+      } else {
+        server_files =
+            certs::ensure_server_certificate(authority, c.data_dir, c.tls.server_names, c.tls.server_addresses);
+      }
       if (server_files.issued) {
         spdlog::info("issued the HTTPS server certificate ({})", server_files.reason);
         store::certificates(inventory.db())
@@ -216,6 +224,17 @@ int serve(const config& c) {
     spdlog::info("provbox serving {} devices from {}: http {}, https {}, admin {}",
                  inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
                  c.listen.https.to_string(), c.listen.admin.to_string());
+    // A first start: say how to fetch something.
+    if (c.listen.http.enabled) {
+      for (const auto& model : inventory.list_models()) {
+        const auto devices = inventory.list_devices({model.name, std::nullopt});
+        if (devices.empty() || model.patterns.empty()) continue;
+        const auto file = provisioning::example_file_name(model.patterns.front(), devices.front().mac, model.name);
+        spdlog::info("try: curl http://{}/{}   (device {}; provbox device list shows all)",
+                     c.listen.http.to_string(), file, devices.front().mac.colon_lower());
+        break;
+      }
+    }
     io.run();
     spdlog::info("stopped");
     return 0;

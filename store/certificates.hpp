@@ -19,13 +19,13 @@ enum class certificate_kind { device, server };
 std::string_view to_string(certificate_kind kind);
 
 struct certificate_record {
-  std::string serial;   // uppercase hex, as `openssl x509 -serial` prints it
-  std::string subject;  // a device's MAC (00:21:f2:01:1b:19) or the server's name
+  std::string serial = {};   // uppercase hex, as `openssl x509 -serial` prints it
+  std::string subject = {};  // a device's MAC (00:21:f2:01:1b:19) or the server's name
   certificate_kind kind = certificate_kind::device;
-  std::string not_before;  // ISO 8601 UTC
-  std::string not_after;
-  std::string issued_at;                 // set by the store
-  std::optional<std::string> revoked_at;  // set by revoke
+  std::string not_before = {};  // ISO 8601 UTC
+  std::string not_after = {};
+  std::string issued_at = {};                 // set by the store
+  std::optional<std::string> revoked_at = {};  // set by revoke
 };
 
 // The serial in the stored spelling: hex digits upper-cased, with the

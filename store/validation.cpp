@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "server/profile/macro.hpp"
@@ -22,6 +23,42 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
 }
 
 bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// Well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF):
+// what the inventory stores is printed in tables and JSON.
+bool is_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    static constexpr std::uint32_t minimum[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < minimum[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -107,14 +144,14 @@ bool is_valid_variable_name(std::string_view name) {
 }
 
 bool is_valid_value(std::string_view value) {
-  if (value.size() > 4096) return false;
+  if (value.size() > 4096 || !is_utf8(value)) return false;
   for (char c : value)
     if (c == '\n' || c == '\r' || c == '\0') return false;
   return true;
 }
 
 bool is_valid_text_field(std::string_view text) {
-  if (text.size() > 256) return false;
+  if (text.size() > 256 || !is_utf8(text)) return false;
   for (char c : text)
     if (is_control(c)) return false;
   return true;

@@ -10,6 +10,7 @@
 
 #include "server/cli/context.hpp"
 #include "store/database.hpp"
+#include "store/validation.hpp"
 
 namespace provbox::cli {
 namespace {
@@ -72,7 +73,10 @@ store::scope scope_argument(const arguments& args) {
     args.fail("give at most one of --device, --model and --group");
   if (device) return store::scope::device(parse_mac_argument(args, *device));
   if (model) return store::scope::model(*model);
-  if (group) return store::scope::group(*group);
+  if (group) {
+    if (!store::is_valid_group_name(*group)) args.fail("invalid group name '" + *group + "' (letters, digits, '_', '.', '-')");
+    return store::scope::group(*group);
+  }
   return store::scope::global();
 }
 

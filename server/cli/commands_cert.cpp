@@ -174,7 +174,8 @@ int cert_list(context& ctx, const std::vector<std::string>& raw) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : all)
-    rows.push_back({c.serial, c.subject, std::string(store::to_string(c.kind)), c.not_after, c.revoked_at.value_or("no")});
+    rows.push_back(
+        {c.serial, c.subject, std::string(store::to_string(c.kind)), c.not_after, c.revoked_at.value_or("no")});
   print_table(ctx.out, {"SERIAL", "SUBJECT", "KIND", "NOT AFTER", "REVOKED"}, rows);
   return 0;
 }
@@ -193,6 +194,7 @@ int cert_ca(context& ctx, const std::vector<std::string>& raw) {
     if (out) certs::write_file_atomically(*out, text, 0644);
     return std::pair{ca.created(), text};
   });
+  const auto ca_folder = (std::filesystem::path(ctx.data_dir) / "ca").string();
   if (ctx.json) {
     json_writer json;
     json.begin_object().field("created", created).field("certificate_pem", pem);
@@ -200,11 +202,11 @@ int cert_ca(context& ctx, const std::vector<std::string>& raw) {
     json.end_object();
     ctx.out << json.str() << '\n';
   } else if (out) {
-    if (created) ctx.out << "created the device CA in " << (std::filesystem::path(ctx.data_dir) / "ca").string() << '\n';
+    if (created) ctx.out << "created the device CA in " << ca_folder << '\n';
     ctx.out << "wrote the device CA certificate to " << *out << '\n';
   } else {
     // Only the PEM on stdout, so `provbox cert ca > cacert.pem` works.
-    if (created) ctx.err << "provbox: created the device CA in " << (std::filesystem::path(ctx.data_dir) / "ca").string() << '\n';
+    if (created) ctx.err << "provbox: created the device CA in " << ca_folder << '\n';
     ctx.out << pem;
   }
   return 0;

@@ -59,6 +59,8 @@ std::vector<command> serve_commands();  // serve
 profile::mac_address parse_mac_argument(const arguments& args, const std::string& text);
 // The scope named by --device/--model/--group (at most one); global if none.
 store::scope scope_argument(const arguments& args);
+// A file named on the command line; one that cannot be read is a wrong
+// argument (exit 2), like a mistyped option.
 std::string read_file_argument(const arguments& args, const std::string& path);
 
 }  // namespace provbox::cli

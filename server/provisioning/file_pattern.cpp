@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "server/profile/macro.hpp"
+#include "server/profile/render.hpp"
 
 namespace provbox::provisioning {
 namespace {
@@ -56,6 +57,12 @@ std::optional<profile::mac_address> match_file_pattern(std::string_view pattern,
   }
   if (!rest.empty() || !mac) return std::nullopt;
   return mac;
+}
+
+std::string example_file_name(std::string_view pattern, const profile::mac_address& mac,
+                              std::string_view product_name) {
+  auto names = profile::builtin_macros({mac, std::string(product_name), "", "", "", ""});
+  return profile::expand_macros(pattern, names);
 }
 
 }  // namespace provbox::provisioning

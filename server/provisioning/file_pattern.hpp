@@ -4,6 +4,7 @@
 // the device expands them: $MA lower-case hex, $MAU upper-case, $MAC lower
 // case with colons, $PN the model's name.
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/profile/mac_address.hpp"
@@ -12,5 +13,9 @@ namespace provbox::provisioning {
 
 std::optional<profile::mac_address> match_file_pattern(std::string_view pattern, std::string_view path,
                                                        std::string_view product_name);
+
+// The pattern expanded for one device: the file name it will ask for.
+std::string example_file_name(std::string_view pattern, const profile::mac_address& mac,
+                              std::string_view product_name);
 
 }  // namespace provbox::provisioning
