@@ -6,8 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <string>
 #include <stdexcept>
 
 namespace provbox::certs {
@@ -51,15 +50,6 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
     ::unlink(temp.c_str());
     fail("cannot replace", path, error);
   }
-}
-
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read", path, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail("cannot read", path, errno);
-  return text.str();
 }
 
 }  // namespace provbox::certs

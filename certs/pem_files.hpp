@@ -1,11 +1,10 @@
 #pragma once
-// Reading and writing the small PEM files certs/ keeps: keys must never be
+// Writing the small PEM files certs/ keeps: keys must never be
 // readable by others, not even for a moment, and a crash must never leave
 // half a certificate where the daemon will look for a whole one.
 #include <sys/types.h>
 
 #include <filesystem>
-#include <string>
 #include <string_view>
 
 namespace provbox::certs {
@@ -14,8 +13,5 @@ namespace provbox::certs {
 // start, flushes it to disk, then renames it over `path`. Throws
 // std::runtime_error naming the file on any failure (nothing is left behind).
 void write_file_atomically(const std::filesystem::path& path, std::string_view text, mode_t mode);
-
-// The whole file; std::runtime_error naming it when it cannot be read.
-std::string read_text_file(const std::filesystem::path& path);
 
 }  // namespace provbox::certs

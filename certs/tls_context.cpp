@@ -1,7 +1,6 @@
 #include "certs/tls_context.hpp"
 
 #include <openssl/pem.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
@@ -149,7 +148,8 @@ SSL_SESSION* on_get_session(SSL* ssl, const unsigned char* id, int length, int* 
   SSL_SESSION* session = nullptr;
   try {
     std::lock_guard lock(state->mutex);
-    const auto entry = state->sessions.find(std::string(reinterpret_cast<const char*>(id), static_cast<std::size_t>(length)));
+    const auto entry =
+        state->sessions.find(std::string(reinterpret_cast<const char*>(id), static_cast<std::size_t>(length)));
     if (entry == state->sessions.end()) return nullptr;
     session = entry->second;
     SSL_SESSION_up_ref(session);

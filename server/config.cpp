@@ -30,6 +30,9 @@ public:
     if (node.IsNull()) return;
     if (!node.IsMap()) fail(node, section + " must be a mapping");
     for (const auto& item : node) {
+      // A complex key (`? [a, b]`) would make as<string> throw a bare YAML
+      // exception, without the file and line.
+      if (!item.first.IsScalar() && !item.first.IsNull()) fail(item.first, "keys in " + section + " are names");
       const auto key = item.first.as<std::string>();
       auto handler = handlers.find(key);
       if (handler == handlers.end()) {

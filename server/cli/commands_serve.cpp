@@ -21,8 +21,11 @@ server::config config_from(const arguments& args, const context& ctx) {
   }
   // --data-dir and --db (global options) win over the file; without them the
   // file's values (or the embedded defaults) stand.
-  if (ctx.data_dir_given) c.data_dir = ctx.data_dir;
-  if (ctx.db_given) c.database = ctx.db_path;
+  // Without a file, the same defaults as every other command (the data
+  // folder is the database's folder), so `serve` and `cert issue` share a CA.
+  const bool from_file = args.value("config").has_value();
+  if (ctx.data_dir_given || !from_file) c.data_dir = ctx.data_dir;
+  if (ctx.db_given || !from_file) c.database = ctx.db_path;
   auto listener = [&](const char* name, server::listen_address& target) {
     if (auto text = args.value(name)) {
       auto parsed = server::parse_listen_address(*text);

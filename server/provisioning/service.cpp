@@ -100,7 +100,10 @@ answer service::profile_for(const request& r, const profile::mac_address& mac, c
   a.body = slot.body;
   a.encrypted = slot.encrypted;
   a.dbase_version = slot.dbase_version;
-  a.etag = "\"" + mac.lower_hex() + "-" + std::to_string(slot.dbase_version) + (slot.encrypted ? "-e" : "") + "\"";
+  // Without a static address the file depends on where the request came
+  // from ($IP), so the validator does too.
+  a.etag = "\"" + mac.lower_hex() + "-" + std::to_string(slot.dbase_version) +
+           (device->static_ip.empty() ? "-" + ip : "") + (slot.encrypted ? "-e" : "") + "\"";
   return a;
 }
 
@@ -111,8 +114,9 @@ std::optional<answer> service::try_firmware(const request& r) {
   if (r.client_identity) device = inventory_.find_device(*r.client_identity);
   if (!image) {
     // A bare name (`tftp://SERVER/IP542N.bin`): the asking device's model
-    // decides which image it is.
-    if (!device) device = inventory_.find_device_by_address(r.peer_address);
+    // decides which image it is. A certificate names the device: then the
+    // address of another one must not stand in for it.
+    if (!device && !r.client_identity) device = inventory_.find_device_by_address(r.peer_address);
     if (!device) return std::nullopt;
     image = store::find_firmware_by_request(db, device->model, r.path);
     if (!image) return std::nullopt;
