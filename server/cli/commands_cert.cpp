@@ -5,6 +5,7 @@
 
 #include "certs/authority.hpp"
 #include "certs/pem_files.hpp"
+#include "certs/tls_context.hpp"
 #include "server/cli/context.hpp"
 #include "server/cli/output.hpp"
 #include "store/certificates.hpp"
@@ -212,6 +213,49 @@ int cert_ca(context& ctx, const std::vector<std::string>& raw) {
   return 0;
 }
 
+// Makes the device CA (or adopts the operator's own) and the HTTPS server
+// certificate ahead of the first `serve`, so the CA can be handed to devices
+// before the server ever runs.
+int ca_init(context& ctx, const std::vector<std::string>& raw) {
+  arguments args("ca init", raw,
+                 {{"import", true, false}, {"key"}, {"server-name", true, true}, {"server-address", true, true}}, 0, 0);
+  const auto import_cert = args.value("import");
+  const auto import_key = args.value("key");
+  if (import_cert.has_value() != import_key.has_value()) args.fail("--import CERT goes with --key KEY");
+  auto names = args.values("server-name");
+  auto addresses = args.values("server-address");
+  if (names.empty() && addresses.empty()) {
+    names = {"localhost"};
+    addresses = {"127.0.0.1"};
+  }
+  auto& inventory = ctx.create_inventory();
+  const auto ca_folder = std::filesystem::path(ctx.data_dir) / "ca";
+  const auto [created, issued] = as_operation([&] {
+    if (import_cert) {
+      std::error_code ec;
+      if (std::filesystem::exists(ca_folder / "ca.pem", ec) || std::filesystem::exists(ca_folder / "ca.key", ec))
+        throw operation_error(ca_folder.string() + " already holds a CA; devices trust it, so it is never replaced");
+      // load() checks the certificate is a CA and the key matches it.
+      auto own = certs::authority::load(*import_cert, *import_key);
+      std::filesystem::create_directories(ca_folder);
+      std::filesystem::permissions(ca_folder, std::filesystem::perms::owner_all);
+      certs::write_file_atomically(ca_folder / "ca.key", read_file_argument(args, *import_key), 0600);
+      certs::write_file_atomically(ca_folder / "ca.pem", own.certificate_pem(), 0644);
+    }
+    auto ca = certs::authority::load_or_create(ctx.data_dir);
+    auto files = certs::ensure_server_certificate(ca, ctx.data_dir, names, addresses);
+    if (files.issued)
+      store::certificates(inventory.db())
+          .record({files.issued->serial_hex, "provbox server", store::certificate_kind::server,
+                   files.issued->not_before, files.issued->not_after});
+    return std::pair{ca.created() || import_cert.has_value(), files};
+  });
+  ctx.out << (created ? "device CA ready in " : "device CA already in ") << ca_folder.string() << '\n'
+          << "server certificate " << issued.certificate_file.string()
+          << (issued.issued ? " issued (" + issued.reason + ")" : std::string(" is current")) << '\n';
+  return 0;
+}
+
 }  // namespace
 
 std::vector<command> cert_commands() {
@@ -221,6 +265,9 @@ std::vector<command> cert_commands() {
       {"cert revoke", "cert revoke MAC|SERIAL", cert_revoke},
       {"cert list", "cert list [MAC]", cert_list},
       {"cert ca", "cert ca [--out FILE]   (the device CA certificate, made on first use)", cert_ca},
+      {"ca init",
+       "ca init [--import CERT --key KEY] [--server-name N]... [--server-address A]...   (CA and HTTPS certificate)",
+       ca_init},
   };
 }
 
