@@ -18,7 +18,7 @@ namespace {
 std::vector<command> all_commands() {
   std::vector<command> all;
   for (auto group : {serve_commands(), init_commands(), model_commands(), device_commands(), value_commands(),
-                     file_commands(), cert_commands(), firmware_commands()})
+                     file_commands(), cert_commands(), firmware_commands(), fleet_commands(), lease_commands()})
     all.insert(all.end(), group.begin(), group.end());
   return all;
 }

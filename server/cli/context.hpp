@@ -53,7 +53,9 @@ std::vector<command> file_commands();   // render, encrypt, decrypt
 std::vector<command> init_commands();   // init [--demo]
 std::vector<command> cert_commands();   // cert issue|revoke|list
 std::vector<command> firmware_commands();  // firmware add|list|rm
+std::vector<command> lease_commands();     // lease list|release (DHCP)
 std::vector<command> serve_commands();  // serve
+std::vector<command> fleet_commands();  // status, events, backup, restore
 
 // Argument helpers shared by the commands; each throws usage_error.
 profile::mac_address parse_mac_argument(const arguments& args, const std::string& text);
