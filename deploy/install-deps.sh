@@ -10,6 +10,7 @@ packages=(
   # tests: unit tests, fuzzing, and the real clients the suite drives
   libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev
   openssl sqlite3 curl python3 ca-certificates
+  tftp-hpa atftp iproute2
 )
 
 missing=()

@@ -144,6 +144,19 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                   [&](const YAML::Node& v) { c.listen.https = r.address(v, "listen.https"); }},
                                  {"admin",
                                   [&](const YAML::Node& v) { c.listen.admin = r.address(v, "listen.admin"); }},
+                                 {"tftp", [&](const YAML::Node& v) { c.listen.tftp = r.address(v, "listen.tftp"); }},
+                             });
+                 }},
+                {"tftp",
+                 [&](const YAML::Node& n) {
+                   auto& t = c.tftp;
+                   r.mapping(n, "tftp",
+                             {
+                                 {"max_blksize", [&](const YAML::Node& v) { t.max_blksize = r.number(v, "tftp.max_blksize", 512, 65464); }},
+                                 {"max_windowsize", [&](const YAML::Node& v) { t.max_windowsize = r.number(v, "tftp.max_windowsize", 1, 65535); }},
+                                 {"timeout_ms", [&](const YAML::Node& v) { t.timeout_ms = r.number(v, "tftp.timeout_ms", 10, 255000); }},
+                                 {"max_retries", [&](const YAML::Node& v) { t.max_retries = r.number(v, "tftp.max_retries", 1, 100); }},
+                                 {"max_transfers", [&](const YAML::Node& v) { t.max_transfers = r.number(v, "tftp.max_transfers", 1, 100000); }},
                              });
                  }},
                 {"tls",

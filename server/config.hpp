@@ -28,7 +28,16 @@ struct config {
     listen_address http{true, "127.0.0.1", 8080};
     listen_address https{true, "127.0.0.1", 8443};
     listen_address admin{true, "127.0.0.1", 9090};
+    listen_address tftp{true, "127.0.0.1", 6969};
   } listen;
+
+  struct tftp_settings {
+    unsigned max_blksize = 65464;    // RFC 2348 allows 8..65464; 1468 suits embedded clients behind a 1500 MTU
+    unsigned max_windowsize = 64;    // RFC 7440
+    unsigned timeout_ms = 1000;      // retransmission timeout when the client asks for none
+    unsigned max_retries = 5;        // timeouts in a row before a transfer is given up
+    unsigned max_transfers = 512;    // concurrent transfers; more are refused with an error
+  } tftp;
 
   struct tls_settings {
     bool legacy = false;                     // TLS 1.0/1.1 and SECLEVEL=0 for old phones

@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +21,7 @@
 #include "certs/authority.hpp"
 #include "certs/tls_context.hpp"
 #include "http/server.hpp"
+#include "tftp/server.hpp"
 #include "server/provisioning/file_pattern.hpp"
 #include "server/provisioning/service.hpp"
 #include "store/certificates.hpp"
@@ -88,9 +90,35 @@ std::unique_ptr<tcp::acceptor> open_acceptor(net::io_context& io, const listen_a
   return acceptor;
 }
 
+std::unique_ptr<net::ip::udp::socket> open_udp(net::io_context& io, const listen_address& where, const char* name) {
+  if (!where.enabled) return nullptr;
+  const net::ip::udp::endpoint endpoint(net::ip::make_address(where.host), where.port);
+  auto socket = std::make_unique<net::ip::udp::socket>(io);
+  boost::system::error_code ec;
+  socket->open(endpoint.protocol(), ec);
+  if (!ec) socket->bind(endpoint, ec);
+  if (ec) throw std::runtime_error(std::string("cannot listen for ") + name + " on " + where.to_string() + ": " +
+                                   ec.message());
+  return socket;
+}
+
+void tftp_metrics(std::ostringstream& out, const tftp::server_stats& t) {
+  const std::pair<const char*, std::uint64_t> counters[] = {
+      {"started", t.started}, {"completed", t.completed}, {"failed", t.failed},
+      {"refused", t.refused}, {"malformed", t.malformed}, {"stray", t.stray}};
+  out << "# HELP provbox_tftp_transfers_total TFTP requests by outcome (malformed and stray are datagrams).\n"
+         "# TYPE provbox_tftp_transfers_total counter\n";
+  for (const auto& [name, value] : counters)
+    out << "provbox_tftp_transfers_total{outcome=\"" << name << "\"} " << value << '\n';
+  out << "# HELP provbox_tftp_active_transfers TFTP transfers running now.\n"
+         "# TYPE provbox_tftp_active_transfers gauge\n"
+      << "provbox_tftp_active_transfers " << t.active << '\n';
+}
+
 std::string metrics_text(const provisioning::service_metrics& m, const http::server_state& state,
-                         std::uint64_t revision) {
+                         const tftp::server_stats& tftp_stats, std::uint64_t revision) {
   std::ostringstream out;
+  tftp_metrics(out, tftp_stats);
   out << "# HELP provbox_requests_total Requests answered, by transport and status.\n"
          "# TYPE provbox_requests_total counter\n";
   for (const auto& [key, count] : m.requests)
@@ -140,6 +168,15 @@ int serve(const config& c) {
     store::inventory inventory(c.database_path());
 
     provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
+    // Declared before the io_context: transfers still queued on it when it
+    // is destroyed refer to these.
+    tftp::server_stats tftp_stats;
+    tftp::server_options tftp_options;
+    tftp_options.limits.max_blksize = c.tftp.max_blksize;
+    tftp_options.limits.max_windowsize = c.tftp.max_windowsize;
+    tftp_options.limits.default_timeout = std::chrono::milliseconds(c.tftp.timeout_ms);
+    tftp_options.limits.max_retries = c.tftp.max_retries;
+    tftp_options.max_transfers = c.tftp.max_transfers;
 
     net::io_context io(1);
     http::server_state state{service, {}, {}, false, {}, {}, 0};
@@ -149,7 +186,7 @@ int serve(const config& c) {
     state.limit.header_limit = c.http.header_limit;
     state.limit.header_count = c.http.header_count;
     state.limit.max_connections = c.http.max_connections;
-    state.metrics_text = [&] { return metrics_text(service.metrics(), state, inventory.revision()); };
+    state.metrics_text = [&] { return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()); };
 
     // TLS: the device CA signs the server's certificate and is the only
     // anchor client certificates may chain to.
@@ -183,6 +220,7 @@ int serve(const config& c) {
     auto http_acceptor = open_acceptor(io, c.listen.http, "http");
     auto https_acceptor = open_acceptor(io, c.listen.https, "https");
     auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
+    auto tftp_socket = open_udp(io, c.listen.tftp, "tftp");
 
     if (http_acceptor)
       net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
@@ -193,6 +231,9 @@ int serve(const config& c) {
     if (admin_acceptor)
       net::co_spawn(io, http::run_admin_listener(*admin_acceptor, state),
                     [](std::exception_ptr e) { log_session_error("admin listener", e); });
+    if (tftp_socket)
+      net::co_spawn(io, tftp::run_server(*tftp_socket, service, tftp_options, tftp_stats),
+                    [](std::exception_ptr e) { log_session_error("tftp server", e); });
 
     // SIGINT/SIGTERM: stop accepting, let responses in flight finish within
     // the grace period, then stop.
@@ -204,26 +245,32 @@ int serve(const config& c) {
         boost::system::error_code ignored;
         if (acceptor) acceptor->close(ignored);
       }
+      if (tftp_socket) {
+        boost::system::error_code ignored;
+        tftp_socket->close(ignored);
+      }
       state.begin_stop();
       net::co_spawn(
           io,
           [&]() -> net::awaitable<void> {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
             net::steady_timer tick(io);
-            while (!state.connections.empty() && std::chrono::steady_clock::now() < deadline) {
+            auto busy = [&] { return !state.connections.empty() || tftp_stats.active > 0; };
+            while (busy() && std::chrono::steady_clock::now() < deadline) {
               tick.expires_after(std::chrono::milliseconds(50));
               co_await tick.async_wait(net::as_tuple(net::use_awaitable));
             }
-            if (!state.connections.empty())
-              spdlog::warn("{} connection(s) still open after the grace period; closing", state.connections.size());
+            if (busy())
+              spdlog::warn("{} connection(s) and {} TFTP transfer(s) still open after the grace period; closing",
+                           state.connections.size(), tftp_stats.active);
             io.stop();
           },
           net::detached);
     });
 
-    spdlog::info("provbox serving {} devices from {}: http {}, https {}, admin {}",
+    spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}",
                  inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
-                 c.listen.https.to_string(), c.listen.admin.to_string());
+                 c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string());
     // A first start: say how to fetch something.
     if (c.listen.http.enabled) {
       for (const auto& model : inventory.list_models()) {

@@ -64,6 +64,15 @@ transfer_params negotiate(std::span<const option> requested,
       p.oack.push_back({std::move(name), std::to_string(p.windowsize)});
     }
   }
+  // The byte budget depends on the final blksize, which may come after
+  // windowsize in the request, so it is applied last.
+  const auto budget = std::max<std::size_t>(1, limits.max_window_bytes / p.blksize);
+  if (p.windowsize > budget) {
+    p.windowsize = static_cast<unsigned>(budget);
+    for (auto& o : p.oack) {
+      if (o.name == "windowsize") o.value = std::to_string(p.windowsize);
+    }
+  }
   return p;
 }
 
@@ -90,14 +99,13 @@ read_transfer::read_transfer(transfer_params params, std::unique_ptr<content_sou
   // The last block is always shorter than blksize, so a size that is a
   // multiple of blksize ends with an empty block (RFC 1350 §6).
   last_block_ = size_ / params_.blksize + 1;
-  window_ = params_.windowsize;
 }
 
 action read_transfer::start() {
   if (phase_ != phase::idle) return {};
   if (params_.oack.empty()) {
     phase_ = phase::sending;
-    return send_window();
+    return send_blocks(params_.windowsize);
   }
   phase_ = phase::oack_sent;
   action a;
@@ -126,7 +134,7 @@ action read_transfer::on_ack(std::uint16_t block) {
     if (block != 0) return {};
     phase_ = phase::sending;
     retries_ = 0;
-    return send_window();
+    return send_blocks(params_.windowsize);
   }
 
   // Map the 16-bit number onto the blocks sent but not yet acknowledged,
@@ -144,10 +152,9 @@ action read_transfer::on_ack(std::uint16_t block) {
     a.end = transfer_end{transfer_outcome::completed, {}};
     return a;
   }
-  // The whole window arrived: grow back toward the negotiated size. An ACK
-  // short of it means the client lost what followed: resend from there now.
-  if (acked_ >= sent_ && window_ < params_.windowsize) ++window_;
-  return send_window();
+  // The whole window arrived, or the client says where a gap begins (or
+  // answers a probe): a new window from the block after the acknowledged one.
+  return send_blocks(params_.windowsize);
 }
 
 action read_transfer::on_timeout() {
@@ -160,7 +167,6 @@ action read_transfer::on_timeout() {
   }
   ++retries_;
   if (phase_ == phase::oack_sent) {
-    // No data is in flight yet, so the window stays as it is.
     ++retransmissions_;
     action a;
     a.send.emplace_back();
@@ -168,14 +174,15 @@ action read_transfer::on_timeout() {
     a.arm_timer = params_.timeout;
     return a;
   }
-  window_ = std::max(1u, window_ / 2);
-  return send_window();
+  // The probe: see the class comment for why it is one block and not the
+  // window again.
+  return send_blocks(1);
 }
 
-action read_transfer::send_window() {
+action read_transfer::send_blocks(std::uint64_t count) {
   action a;
   const auto first = acked_ + 1;
-  const auto last = std::min(acked_ + window_, last_block_);
+  const auto last = std::min(acked_ + count, last_block_);
   a.send.reserve(static_cast<std::size_t>(last - first + 1));
   for (auto block = first; block <= last; ++block) {
     const auto offset = (block - 1) * params_.blksize;
@@ -196,7 +203,6 @@ action read_transfer::send_window() {
     if (block <= high_water_) ++retransmissions_;
     a.send.push_back(std::move(d));
   }
-  sent_ = last;
   high_water_ = std::max(high_water_, last);
   a.arm_timer = params_.timeout;
   return a;
@@ -217,7 +223,7 @@ transfer_progress read_transfer::progress() const {
   p.bytes_acked = std::min<std::uint64_t>(size_, acked_ * params_.blksize);
   p.retransmissions = retransmissions_;
   p.timeouts = timeouts_;
-  p.window = window_;
+  p.window = params_.windowsize;
   return p;
 }
 

@@ -24,6 +24,15 @@ namespace provbox::tftp {
 struct server_limits {
   std::size_t max_blksize = tftp::max_blksize;  // RFC 2348: 8..65464
   unsigned max_windowsize = 64;                  // RFC 7440: 1..65535
+  // A window goes out as one burst, faster than a client that sleeps in
+  // poll() wakes up to read it, so it must fit the client's socket buffer or
+  // its tail is lost every time. Linux's default 208 KB receive buffer holds
+  // 12 datagrams of 8 KB and only 3 of 64 KB (each costs up to 2.5 times its
+  // size), and an RFC 7440 client acknowledges only after `windowsize`
+  // blocks, so a window that never fits stalls until timeouts. Capping
+  // blksize x windowsize at negotiation (RFC 7440 lets the server answer a
+  // smaller windowsize) keeps every burst below what such a client takes.
+  std::size_t max_window_bytes = 64 * 1024;
   std::chrono::milliseconds default_timeout{1000};
   unsigned max_retries = 5;                      // retransmissions before giving up
 };
@@ -44,7 +53,8 @@ struct transfer_params {
 //   blksize    >= 8: min(requested, max_blksize); below 8: ignored
 //   timeout    1..255 s: accepted as is and used as our retransmission timer
 //   tsize      "0" with a known size: the size; otherwise ignored
-//   windowsize 1..65535: min(requested, max_windowsize)
+//   windowsize 1..65535: min(requested, max_windowsize,
+//              max(1, max_window_bytes / negotiated blksize))
 // Values must be plain decimal digits; anything else ignores the option. If
 // nothing is accepted the result has no OACK and the transfer is RFC 1350.
 transfer_params negotiate(std::span<const option> requested,
@@ -107,7 +117,7 @@ struct transfer_progress {
   std::uint64_t bytes_acked = 0;      // payload bytes the client has acknowledged
   std::uint64_t retransmissions = 0;  // DATA and OACK datagrams sent again
   std::uint64_t timeouts = 0;
-  unsigned window = 1;                // blocks per window now (<= windowsize)
+  unsigned window = 1;                // blocks per window: always the negotiated windowsize
 };
 
 // The server side of a read. Block numbers are 16-bit on the wire and roll
@@ -115,10 +125,21 @@ struct transfer_progress {
 // from 1 internally in 64 bits, so any file size works.
 //
 // Retransmission happens only on timeout, never because of a duplicate ACK
-// (Sorcerer's Apprentice). A timeout resends from the first unacknowledged
-// block with the window halved (minimum 1); every fully acknowledged window
-// then grows it by one block, back up to the negotiated windowsize. An ACK
-// inside the window continues at the block after it at once. The timer is
+// (Sorcerer's Apprentice). An ACK inside the window continues at the block
+// after it at once, with a whole new window. A timeout resends only the first
+// unacknowledged block, as a probe:
+//  - an RFC 7440 client acknowledges after `windowsize` blocks counted from
+//    its own last ACK, so every window must be whole and start right after
+//    the block it acknowledged. A shorter window (or a resent window that
+//    overlaps blocks it has already counted) leaves it waiting for blocks
+//    that never come, and each window then costs a timeout;
+//  - the probe is a block the client has (it answers with an ACK of the last
+//    block it holds, RFC 7440 §4, and the next window lines up with its count)
+//    or, if the whole window was lost, the block it needs (it counts it, and
+//    the next probe is then one it has).
+// So one lost tail costs one timeout, and lockstep (windowsize 1) is plain
+// RFC 1350. A window too big for the client's socket buffer is the I/O
+// layer's to pace (and negotiate()'s max_window_bytes to avoid). The timer is
 // the negotiated timeout, constant; max_retries consecutive retransmissions
 // without progress and the next timeout ends the transfer.
 class read_transfer {
@@ -137,7 +158,8 @@ public:
 private:
   enum class phase { idle, oack_sent, sending, done };
 
-  action send_window();
+  // DATA for up to `count` blocks from the first unacknowledged one.
+  action send_blocks(std::uint64_t count);
   action on_ack(std::uint16_t block);
   // Ends the transfer; with `tell_client`, sends that ERROR first (an empty
   // message means the RFC's text for the code).
@@ -149,9 +171,7 @@ private:
   std::uint64_t size_ = 0;
   std::uint64_t last_block_ = 0;   // index of the final (short or empty) block
   std::uint64_t acked_ = 0;        // highest block acknowledged; 0 = none yet
-  std::uint64_t sent_ = 0;         // last block of the current window
   std::uint64_t high_water_ = 0;   // highest block ever sent
-  unsigned window_ = 1;
   unsigned retries_ = 0;           // consecutive timeouts without progress
   std::uint64_t retransmissions_ = 0;
   std::uint64_t timeouts_ = 0;

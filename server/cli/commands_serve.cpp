@@ -7,7 +7,7 @@ namespace provbox::cli {
 namespace {
 
 const std::vector<option_spec> serve_options = {
-    {"config"}, {"http"}, {"https"}, {"admin"}, {"log-format"}, {"log-level"}};
+    {"config"}, {"http"}, {"https"}, {"admin"}, {"tftp"}, {"log-format"}, {"log-level"}};
 
 // The config file, then the flags over it, so scripts and tests need no YAML.
 server::config config_from(const arguments& args, const context& ctx) {
@@ -36,6 +36,7 @@ server::config config_from(const arguments& args, const context& ctx) {
   listener("http", c.listen.http);
   listener("https", c.listen.https);
   listener("admin", c.listen.admin);
+  listener("tftp", c.listen.tftp);
   if (auto f = args.value("log-format")) {
     if (*f != "text" && *f != "json") args.fail("--log-format takes text or json");
     c.log.format = *f;
@@ -54,7 +55,8 @@ int config_check(context& ctx, const std::vector<std::string>& raw) {
   try {
     const auto c = server::load_config(args.positional(0));
     ctx.out << args.positional(0) << ": ok (data " << c.data_dir << ", http " << c.listen.http.to_string()
-            << ", https " << c.listen.https.to_string() << ", admin " << c.listen.admin.to_string() << ")\n";
+            << ", https " << c.listen.https.to_string() << ", admin " << c.listen.admin.to_string()
+            << ", tftp " << c.listen.tftp.to_string() << ")\n";
   } catch (const server::config_error& e) {
     throw operation_error(e.what());
   }
@@ -67,6 +69,7 @@ std::vector<command> serve_commands() {
   return {
       {"serve",
        "serve [--config FILE] [--http ADDR:PORT|off] [--https ADDR:PORT|off] [--admin ADDR:PORT|off] "
+       "[--tftp ADDR:PORT|off] "
        "[--log-format text|json] [--log-level L]",
        serve},
       {"config check", "config check FILE   (validate a configuration without starting)", config_check},

@@ -5,6 +5,7 @@
 #include "server/provisioning/device_file.hpp"
 #include "server/provisioning/file_pattern.hpp"
 #include "store/firmware.hpp"
+#include "store/leases.hpp"
 
 #include <sys/stat.h>
 
@@ -62,6 +63,10 @@ answer service::refuse(int status, std::string reason, std::optional<profile::ma
 
 std::optional<profile::mac_address> service::device_at_address(const std::string& address) {
   if (auto device = inventory_.find_device_by_address(address)) return device->mac;
+  // An address provbox's DHCP server leased: the device with that MAC.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto mac = store::leased_mac(inventory_.db(), address, now)) return profile::mac_address::parse(*mac);
   return std::nullopt;
 }
 

@@ -103,6 +103,28 @@ TEST(Negotiate, WindowsizeIsCappedAtTheConfiguredMaximum) {
   EXPECT_EQ(negotiate(option_list{{"windowsize", "16"}}, 100, limits).windowsize, 8u);
 }
 
+TEST(Negotiate, WindowIsCappedByTheByteBudget) {
+  // 64 KiB by default: 8 blocks of 8192, 44 of 1468, 1 of 65464.
+  EXPECT_EQ(negotiate(option_list{{"blksize", "8192"}, {"windowsize", "16"}}, 100).oack,
+            (option_list{{"blksize", "8192"}, {"windowsize", "8"}}));
+  EXPECT_EQ(negotiate(option_list{{"blksize", "1468"}, {"windowsize", "64"}}, 100).windowsize, 44u);
+  EXPECT_EQ(negotiate(option_list{{"blksize", "65464"}, {"windowsize", "4"}}, 100).windowsize, 1u);
+}
+
+TEST(Negotiate, ByteBudgetUsesTheBlksizeEvenWhenItComesAfterWindowsize) {
+  const auto p = negotiate(option_list{{"windowsize", "64"}, {"blksize", "16384"}}, 100);
+  EXPECT_EQ(p.oack, (option_list{{"windowsize", "4"}, {"blksize", "16384"}}));
+  EXPECT_EQ(p.windowsize, 4u);
+}
+
+TEST(Negotiate, ByteBudgetIsConfigurable) {
+  server_limits limits;
+  limits.max_window_bytes = 1024 * 1024;
+  EXPECT_EQ(negotiate(option_list{{"blksize", "8192"}, {"windowsize", "64"}}, 100, limits).windowsize, 64u);
+  limits.max_window_bytes = 0;  // below one block still allows lockstep
+  EXPECT_EQ(negotiate(option_list{{"blksize", "8192"}, {"windowsize", "64"}}, 100, limits).windowsize, 1u);
+}
+
 TEST(Negotiate, DefaultTimeoutAndRetriesComeFromTheLimits) {
   server_limits limits;
   limits.default_timeout = 2500ms;

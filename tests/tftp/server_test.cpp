@@ -1,0 +1,649 @@
+// The TFTP server in process: run_server on an io_context with a real
+// provisioning service over a temporary inventory, and clients written as
+// coroutines on the same io_context, talking over real sockets on 127.0.0.1.
+// One thread, so the server's counters are read without races.
+#include "tftp/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/provisioning/device_file.hpp"
+#include "store/events.hpp"
+#include "store/firmware.hpp"
+#include "tests/store/temp_database.hpp"
+#include "tftp/netascii.hpp"
+
+namespace provbox::tftp {
+namespace {
+
+namespace net = boost::asio;
+using udp = net::ip::udp;
+using namespace std::chrono_literals;
+using namespace net::experimental::awaitable_operators;
+using bytes = std::vector<std::uint8_t>;
+constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
+
+const auto phone = *profile::mac_address::parse("00:21:f2:01:1b:19");
+
+constexpr std::string_view phone_template =
+    "# IP542N test template\n"
+    "DBID_IPMODE=0\n"
+    "DBID_SIP_ENABLE=1\t0\t0\t0\n"
+    "DBID_WEB_SIP_SERVER=$(SIP_SERVER)\n";
+
+bytes pattern_bytes(std::size_t size) {
+  bytes b(size);
+  std::uint32_t x = 2463534242u;  // xorshift: no runs a rollover bug could hide in
+  for (auto& byte : b) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    byte = static_cast<std::uint8_t>(x);
+  }
+  return b;
+}
+
+bytes to_bytes(std::string_view s) { return bytes(s.begin(), s.end()); }
+
+// ---- a test client ----------------------------------------------------------
+
+struct received {
+  packet p;
+  udp::endpoint from;
+};
+
+// The next datagram on `socket`, or nullopt after `timeout`; undecodable
+// datagrams fail the test.
+net::awaitable<std::optional<received>> receive(udp::socket& socket, std::chrono::milliseconds timeout) {
+  std::vector<std::uint8_t> buffer(65536);
+  udp::endpoint from;
+  net::steady_timer timer(socket.get_executor(), timeout);
+  auto result = co_await (socket.async_receive_from(net::buffer(buffer), from, as_tuple_awaitable) ||
+                          timer.async_wait(as_tuple_awaitable));
+  if (result.index() == 1) co_return std::nullopt;
+  auto [ec, n] = std::get<0>(result);
+  if (ec) co_return std::nullopt;
+  auto decoded = decode(std::span(buffer.data(), n));
+  if (!decoded) {
+    ADD_FAILURE() << "the server sent an undecodable datagram: " << to_string(decoded.error());
+    co_return std::nullopt;
+  }
+  co_return received{std::move(decoded.value()), from};
+}
+
+void send(udp::socket& socket, const udp::endpoint& to, const bytes& datagram) {
+  socket.send_to(net::buffer(datagram), to);
+}
+
+bytes rrq(std::string name, option_list options = {}, transfer_mode mode = transfer_mode::octet) {
+  bytes out;
+  encode_request({opcode::rrq, std::move(name), mode, std::move(options)}, out);
+  return out;
+}
+
+bytes ack_of(std::uint16_t block) {
+  bytes out;
+  encode_ack(block, out);
+  return out;
+}
+
+udp::socket client_socket(net::io_context& io, const char* address = "127.0.0.1") {
+  return udp::socket(io, udp::endpoint(net::ip::make_address(address), 0));
+}
+
+struct fetch_result {
+  bytes body;
+  std::optional<error> error_reply;  // the ERROR that ended it, if one did
+  option_list oack;
+  bool completed = false;
+  std::uint64_t data_packets = 0;
+  udp::endpoint server_tid;
+};
+
+struct fetch_plan {
+  std::string name;
+  option_list options;
+  transfer_mode mode = transfer_mode::octet;
+  const char* client_address = "127.0.0.1";
+  int receive_buffer = 0;  // SO_RCVBUF for the client's socket; 0: the system's default
+  // Called for each new in-order DATA block (counted from 1); returning
+  // false drops it as if the network had lost it.
+  std::function<bool(std::uint64_t block)> keep = [](std::uint64_t) { return true; };
+  // Called once after the first DATA, with the server's transfer ID.
+  std::function<void(const udp::endpoint&)> after_first_data;
+};
+
+// A whole read as an RFC 7440 client does it: ACK 0 for an OACK, an ACK
+// after every `windowsize` blocks and after the last, and on a gap or an old
+// block an ACK of the last block it has.
+net::awaitable<fetch_result> fetch(net::io_context& io, udp::endpoint server, fetch_plan plan) {
+  auto socket = client_socket(io, plan.client_address);
+  if (plan.receive_buffer > 0) socket.set_option(net::socket_base::receive_buffer_size(plan.receive_buffer));
+  fetch_result r;
+  send(socket, server, rrq(plan.name, plan.options, plan.mode));
+  std::size_t blksize = 512;
+  unsigned window = 1;
+  unsigned in_window = 0;
+  std::uint64_t next = 1;
+  for (;;) {
+    auto got = co_await receive(socket, 3s);
+    if (!got) {
+      ADD_FAILURE() << "no answer from the server for " << plan.name << " at block " << next;
+      co_return r;
+    }
+    if (next == 1 && r.server_tid == udp::endpoint{}) r.server_tid = got->from;
+    if (auto* e = std::get_if<error>(&got->p)) {
+      r.error_reply = *e;
+      co_return r;
+    }
+    if (auto* o = std::get_if<oack>(&got->p)) {
+      r.oack = o->options;
+      if (auto* b = find_option(r.oack, "blksize")) blksize = std::stoul(b->value);
+      if (auto* w = find_option(r.oack, "windowsize")) window = static_cast<unsigned>(std::stoul(w->value));
+      send(socket, got->from, ack_of(0));
+      continue;
+    }
+    auto* d = std::get_if<data>(&got->p);
+    if (d == nullptr) {
+      ADD_FAILURE() << "unexpected packet from the server";
+      co_return r;
+    }
+    ++r.data_packets;
+    if (d->block != static_cast<std::uint16_t>(next)) {
+      if (next > 1) send(socket, got->from, ack_of(static_cast<std::uint16_t>(next - 1)));
+      in_window = 0;
+      continue;
+    }
+    if (!plan.keep(next)) continue;
+    if (next == 1 && plan.after_first_data) plan.after_first_data(got->from);
+    r.body.insert(r.body.end(), d->payload.begin(), d->payload.end());
+    ++next;
+    if (d->payload.size() < blksize) {
+      send(socket, got->from, ack_of(d->block));
+      r.completed = true;
+      co_return r;
+    }
+    if (++in_window >= window) {
+      send(socket, got->from, ack_of(d->block));
+      in_window = 0;
+    }
+  }
+}
+
+// ---- the fixture ------------------------------------------------------------
+
+class TftpServer : public ::testing::Test {
+protected:
+  void SetUp() override {
+    inventory_.add_model({"IP542N", "IP542N.conf", {"fv$(MAU).conf"}, std::string(phone_template), 0});
+    store::device_record d;
+    d.mac = phone;
+    d.model = "IP542N";
+    d.static_ip = "127.0.0.1";  // so IP542N.conf from 127.0.0.1 is this device's
+    inventory_.add_device(d);
+    inventory_.set_variable(store::scope::global(), "SIP_SERVER", "192.168.10.200");
+  }
+
+  void TearDown() override {
+    // Whatever a test left running ends within its timeouts; nothing may
+    // outlive the fixture.
+    if (listener_.is_open()) listener_.close();
+    run_until([&] { return server_done_ && stats_.active == 0; }, 20s);
+    EXPECT_EQ(stats_.active, 0u);
+  }
+
+  void start_server() {
+    net::co_spawn(io_, run_server(listener_, service_, options_, stats_), [this](std::exception_ptr e) {
+      server_done_ = true;
+      if (e) ADD_FAILURE() << "run_server threw";
+    });
+  }
+
+  udp::endpoint server() const { return listener_.local_endpoint(); }
+
+  // Runs the loop until `done` holds, for at most `limit`.
+  void run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(50ms);
+    }
+  }
+
+  template <class T>
+  T run(net::awaitable<T> a) {
+    std::optional<T> result;
+    bool finished = false;
+    net::co_spawn(io_, std::move(a), [&](std::exception_ptr e, T value) {
+      finished = true;
+      if (e) {
+        ADD_FAILURE() << "client coroutine threw";
+        return;
+      }
+      result = std::move(value);
+    });
+    run_until([&] { return finished; });
+    if (!result) throw std::runtime_error("the client did not finish in time");
+    return std::move(*result);
+  }
+
+  // A whole fetch, then the server's side of it finished too (the client is
+  // done when it sends the last ACK; the server when it has read it).
+  fetch_result get(fetch_plan plan) {
+    auto r = run(fetch(io_, server(), std::move(plan)));
+    run_until([&] { return stats_.active == 0; }, 5s);
+    return r;
+  }
+
+  std::string add_firmware(const bytes& content, const std::string& version, const std::string& name) {
+    const auto source = folder_.file("upload-" + version);
+    std::ofstream(source, std::ios::binary)
+        .write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
+    store::firmware_record image;
+    image.model = "IP542N";
+    image.version = version;
+    image.file_name = name;
+    const auto added = store::import_firmware(inventory_.db(), data_dir_, source, image, true);
+    return store::firmware_url_path(added.model, added.version, added.file_name);
+  }
+
+  bytes phone_file() {
+    auto file = provisioning::render_device_file(inventory_, phone, std::string("127.0.0.1"));
+    return to_bytes(file->body);
+  }
+
+  std::vector<store::event> events(const std::string& mac) {
+    store::event_log log(inventory_.db());
+    return log.recent(mac, 10);
+  }
+
+  store::test_support::temp_folder folder_;
+  std::string data_dir_ = folder_.file("data");
+  store::inventory inventory_{folder_.file("provbox.db")};
+  provisioning::service service_{inventory_, {data_dir_, 200, false}};
+  server_options options_;
+  server_stats stats_;
+  net::io_context io_;
+  udp::socket listener_{io_, udp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
+  bool server_done_ = false;
+};
+
+// ---- files ------------------------------------------------------------------
+
+TEST_F(TftpServer, ServesTheModelConfigFileOfTheDeviceAtThePeerAddress) {
+  start_server();
+  const auto r = get({.name = "IP542N.conf"});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, phone_file());
+  EXPECT_NE(r.server_tid.port(), server().port()) << "a transfer runs on its own port";
+  EXPECT_EQ(stats_.completed, 1u);
+  const auto e = events(phone.colon_lower());
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.front().transport, "tftp");
+  EXPECT_EQ(e.front().status, 200);
+  EXPECT_EQ(e.front().bytes, r.body.size());
+  EXPECT_EQ(e.front().file, "IP542N.conf");
+}
+
+TEST_F(TftpServer, ServesAPerDeviceFileByPattern) {
+  start_server();
+  const auto r = get({.name = "fv0021F2011B19.conf"});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, phone_file());
+}
+
+TEST_F(TftpServer, NetasciiSendsCrLfAndTsizeCountsTheConvertedBytes) {
+  start_server();
+  const auto r = get({.name = "IP542N.conf", .options = {{"tsize", "0"}}, .mode = transfer_mode::netascii});
+  ASSERT_TRUE(r.completed);
+  const auto plain = phone_file();
+  EXPECT_EQ(r.body, to_netascii(plain));
+  EXPECT_NE(r.body.size(), plain.size());
+  ASSERT_NE(find_option(r.oack, "tsize"), nullptr);
+  EXPECT_EQ(find_option(r.oack, "tsize")->value, std::to_string(r.body.size()));
+}
+
+TEST_F(TftpServer, ServesFirmwareByPathInWindows) {
+  const auto image = pattern_bytes(3 * 1024 * 1024 + 77);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  const auto r = get({.name = path, .options = {{"blksize", "1468"}, {"windowsize", "16"}, {"tsize", "0"}}});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(r.oack, (option_list{{"blksize", "1468"}, {"windowsize", "16"}, {"tsize", std::to_string(image.size())}}));
+}
+
+TEST_F(TftpServer, ServesFirmwareByBareNameToTheDeviceAtThePeerAddress) {
+  const auto image = pattern_bytes(100000);
+  add_firmware(image, "1.0", "IP542N.bin");
+  start_server();
+  const auto r = get({.name = "IP542N.bin", .options = {{"blksize", "8192"}}});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, image);
+}
+
+TEST_F(TftpServer, BlockNumbersRollOverPast65535) {
+  // 8-byte blocks: 70,000 blocks is a small file that still wraps.
+  const auto image = pattern_bytes(70000 * 8 + 3);
+  const auto path = add_firmware(image, "1.0", "wrap.bin");
+  start_server();
+  const auto r = get({.name = path, .options = {{"blksize", "8"}, {"windowsize", "64"}}});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.data_packets, 70001u);
+  EXPECT_EQ(r.body, image);
+}
+
+TEST_F(TftpServer, AFileOfWholeBlocksEndsWithAnEmptyBlock) {
+  const auto image = pattern_bytes(4 * 512);
+  const auto path = add_firmware(image, "1.0", "even.bin");
+  start_server();
+  const auto r = get({.name = path});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.data_packets, 5u);
+  EXPECT_EQ(r.body, image);
+}
+
+// ---- refusals ---------------------------------------------------------------
+
+TEST_F(TftpServer, WriteRequestIsRefusedWithError2) {
+  start_server();
+  auto socket = client_socket(io_);
+  bytes wrq;
+  encode_request({opcode::wrq, "IP542N.conf", transfer_mode::octet, {}}, wrq);
+  send(socket, server(), wrq);
+  const auto reply = run(receive(socket, 3s));
+  ASSERT_TRUE(reply);
+  ASSERT_TRUE(std::holds_alternative<error>(reply->p));
+  EXPECT_EQ(std::get<error>(reply->p).code, error_code::access_violation);
+  EXPECT_EQ(stats_.started, 0u);
+  EXPECT_EQ(stats_.refused, 1u);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::current_path() / "IP542N.conf"));
+}
+
+TEST_F(TftpServer, TraversalAndBadNamesAreRefusedWithError2) {
+  start_server();
+  const std::vector<std::string> names = {"../etc/passwd", "firmware/../../etc/passwd", "a\\b.conf",
+                                         "x/./IP542N.conf", std::string("IP542N.conf\x01", 12)};
+  for (const auto& name : names) {
+    const auto r = get({.name = name});
+    ASSERT_TRUE(r.error_reply) << name;
+    EXPECT_EQ(r.error_reply->code, error_code::access_violation) << name;
+    EXPECT_TRUE(r.body.empty());
+  }
+  EXPECT_EQ(stats_.refused, 5u);
+}
+
+TEST_F(TftpServer, AnAbsoluteNameIsLookedUpInTheInventoryNeverOnDisk) {
+  // A leading '/' is the root of what provbox serves (SPA-style devices send
+  // "/name"), so /etc/passwd is simply a name the inventory does not have.
+  start_server();
+  const auto r = get({.name = "/etc/passwd"});
+  ASSERT_TRUE(r.error_reply);
+  EXPECT_EQ(r.error_reply->code, error_code::file_not_found);
+  const auto ok = get({.name = "/IP542N.conf"});
+  EXPECT_TRUE(ok.completed);
+}
+
+TEST_F(TftpServer, UnknownFileIsError1AndRecordedAs404) {
+  start_server();
+  const auto r = get({.name = "nothing-here.cfg"});
+  ASSERT_TRUE(r.error_reply);
+  EXPECT_EQ(r.error_reply->code, error_code::file_not_found);
+  EXPECT_EQ(r.error_reply->message, "File not found");  // the reason stays in the log
+  const auto e = events("");
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.front().status, 404);
+  EXPECT_EQ(e.front().file, "nothing-here.cfg");
+}
+
+TEST_F(TftpServer, ConfigFileFromAnAddressWithoutADeviceIsError1) {
+  start_server();
+  const auto r = get({.name = "IP542N.conf", .client_address = "127.0.0.2"});
+  ASSERT_TRUE(r.error_reply);
+  EXPECT_EQ(r.error_reply->code, error_code::file_not_found);
+}
+
+TEST_F(TftpServer, FirmwareInNetasciiIsRefused) {
+  const auto path = add_firmware(pattern_bytes(1000), "1.0", "fw.bin");
+  start_server();
+  const auto r = get({.name = path, .mode = transfer_mode::netascii});
+  ASSERT_TRUE(r.error_reply);
+  EXPECT_EQ(r.error_reply->code, error_code::illegal_operation);
+}
+
+TEST_F(TftpServer, GarbageIsCountedAndServingGoesOn) {
+  start_server();
+  auto socket = client_socket(io_);
+  send(socket, server(), bytes{0xde, 0xad, 0xbe, 0xef, 0x00});  // unknown opcode: dropped silently
+  send(socket, server(), bytes{0x00});                          // truncated
+  send(socket, server(), bytes{0x00, 0x01, 'a'});               // an RRQ without its NULs: ERROR 4
+  send(socket, server(), ack_of(7));                            // an ACK to the listening port
+  const auto reply = run(receive(socket, 3s));
+  ASSERT_TRUE(reply);
+  ASSERT_TRUE(std::holds_alternative<error>(reply->p));
+  EXPECT_EQ(std::get<error>(reply->p).code, error_code::illegal_operation);
+  EXPECT_FALSE(run(receive(socket, 200ms))) << "garbage gets no other answer";
+  EXPECT_EQ(stats_.malformed, 3u);
+  EXPECT_EQ(stats_.stray, 1u);
+  EXPECT_TRUE(get({.name = "IP542N.conf"}).completed);
+}
+
+// ---- transfer IDs, duplicates, limits ----------------------------------------
+
+TEST_F(TftpServer, APacketFromTheWrongPortGetsError5AndTheTransferGoesOn) {
+  const auto image = pattern_bytes(20000);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  auto intruder = client_socket(io_);
+  const auto r = get({.name = path, .after_first_data = [&](const udp::endpoint& tid) {
+                        send(intruder, tid, ack_of(1));
+                      }});
+  const auto intruder_reply = run(receive(intruder, 3s));
+  ASSERT_TRUE(intruder_reply);
+  ASSERT_TRUE(std::holds_alternative<error>(intruder_reply->p));
+  EXPECT_EQ(std::get<error>(intruder_reply->p).code, error_code::unknown_transfer_id);
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(stats_.stray, 1u);
+}
+
+TEST_F(TftpServer, ARepeatedRrqFromTheSamePortStartsNoSecondTransfer) {
+  start_server();
+  auto socket = client_socket(io_);
+  send(socket, server(), rrq("IP542N.conf"));
+  send(socket, server(), rrq("IP542N.conf"));
+  const auto first = run(receive(socket, 3s));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(std::holds_alternative<data>(first->p));
+  send(socket, first->from, ack_of(1));
+  EXPECT_FALSE(run(receive(socket, 300ms))) << "only one DATA 1 came, so only one transfer ran";
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.started, 1u);
+  EXPECT_EQ(stats_.completed, 1u);
+}
+
+TEST_F(TftpServer, RequestsBeyondMaxTransfersGetServerBusy) {
+  options_.max_transfers = 1;
+  start_server();
+  auto holder = client_socket(io_);
+  send(holder, server(), rrq("IP542N.conf"));
+  const auto first = run(receive(holder, 3s));
+  ASSERT_TRUE(first && std::holds_alternative<data>(first->p));
+
+  auto late = client_socket(io_);
+  send(late, server(), rrq("IP542N.conf"));
+  const auto refused = run(receive(late, 3s));
+  ASSERT_TRUE(refused);
+  ASSERT_TRUE(std::holds_alternative<error>(refused->p));
+  EXPECT_EQ(std::get<error>(refused->p).code, error_code::not_defined);
+  EXPECT_EQ(std::get<error>(refused->p).message, "server busy");
+
+  send(holder, first->from, ack_of(1));  // the first transfer still finishes
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.completed, 1u);
+  EXPECT_TRUE(get({.name = "IP542N.conf"}).completed) << "a slot is free again";
+}
+
+// ---- timers -----------------------------------------------------------------
+
+TEST_F(TftpServer, ADuplicateAckCausesNoRetransmission) {
+  const auto path = add_firmware(pattern_bytes(2000), "1.0", "fw.bin");
+  start_server();
+  auto socket = client_socket(io_);
+  send(socket, server(), rrq(path));
+  const auto d1 = run(receive(socket, 3s));
+  ASSERT_TRUE(d1);
+  send(socket, d1->from, ack_of(1));
+  const auto d2 = run(receive(socket, 3s));
+  ASSERT_TRUE(d2 && std::holds_alternative<data>(d2->p));
+  EXPECT_EQ(std::get<data>(d2->p).block, 2);
+  send(socket, d1->from, ack_of(1));  // Sorcerer's Apprentice bait
+  EXPECT_FALSE(run(receive(socket, 300ms))) << "DATA 2 must not be sent again for a duplicate ACK 1";
+  send(socket, d1->from, ack_of(2));
+  const auto d3 = run(receive(socket, 3s));
+  ASSERT_TRUE(d3 && std::holds_alternative<data>(d3->p));
+  EXPECT_EQ(std::get<data>(d3->p).block, 3);
+  send(socket, d1->from, ack_of(3));
+  const auto d4 = run(receive(socket, 3s));
+  ASSERT_TRUE(d4 && std::holds_alternative<data>(d4->p));
+  EXPECT_EQ(std::get<data>(d4->p).block, 4);
+  send(socket, d1->from, ack_of(4));
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.completed, 1u);
+}
+
+TEST_F(TftpServer, AnUnansweredTransferIsRetriedThenEndsAs408) {
+  options_.limits.default_timeout = 30ms;
+  options_.limits.max_retries = 2;
+  start_server();
+  auto socket = client_socket(io_);
+  send(socket, server(), rrq("IP542N.conf"));
+  int data_copies = 0;
+  std::optional<error> last_error;
+  for (;;) {
+    auto got = run(receive(socket, 2s));
+    if (!got) break;
+    if (std::holds_alternative<data>(got->p)) ++data_copies;
+    if (auto* e = std::get_if<error>(&got->p)) {
+      last_error = *e;
+      break;
+    }
+  }
+  EXPECT_EQ(data_copies, 3) << "the first send and max_retries retransmissions";
+  ASSERT_TRUE(last_error);
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.failed, 1u);
+  const auto e = events(phone.colon_lower());
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.front().status, 408);
+}
+
+TEST_F(TftpServer, ALostLastBlockOfAWindowIsResentAfterTheTimeout) {
+  options_.limits.default_timeout = 30ms;
+  const auto image = pattern_bytes(200000);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  int dropped = 0;
+  const auto r = get({.name = path,
+                      .options = {{"blksize", "1024"}, {"windowsize", "8"}},
+                      .keep = [&](std::uint64_t block) {
+                        // The last block of the third window, once: no later
+                        // block shows the gap, so only the timer can help.
+                        if (block == 24 && dropped == 0) {
+                          ++dropped;
+                          return false;
+                        }
+                        return true;
+                      }});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(dropped, 1);
+}
+
+// The client's socket buffer holds about two 8 KB datagrams, the window is
+// eight: every whole-window burst loses its tail. Resending the same burst
+// would lose it again on every window; paced bursts get through.
+TEST_F(TftpServer, AWindowTooBigForTheClientsBufferIsPacedNotRetriedForever) {
+  options_.limits.default_timeout = 30ms;
+  const auto image = pattern_bytes(8192 * 60 + 5);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  const auto r = get({.name = path, .options = {{"blksize", "8192"}, {"windowsize", "8"}}, .receive_buffer = 20000});
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.body, image);
+  const auto e = events("");
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.front().status, 200);
+  // Unpaced, every window would lose its tail and cost a timeout: about 25
+  // for 61 blocks at two per timeout.
+  const auto detail = e.front().detail;
+  const auto timeouts = detail.empty() ? 0 : std::stoi(detail);
+  EXPECT_LE(timeouts, 4) << detail;
+}
+
+// ---- failures and stopping ------------------------------------------------------
+
+TEST_F(TftpServer, AnImageShorterOnDiskThanRecordedFailsWithAnError) {
+  const auto image = pattern_bytes(300000);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  const auto sha = store::find_firmware(inventory_.db(), "IP542N", "1.0")->sha256;
+  const auto blob = store::firmware_blob_path(data_dir_, sha);
+  std::filesystem::permissions(blob, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  std::filesystem::resize_file(blob, 100000);
+  start_server();
+  const auto r = get({.name = path, .options = {{"blksize", "8192"}}});
+  EXPECT_FALSE(r.completed);
+  ASSERT_TRUE(r.error_reply);
+  EXPECT_EQ(r.error_reply->code, error_code::not_defined);
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.failed, 1u);
+  const auto e = events("");  // asked for by path: no device to file it under
+  ASSERT_FALSE(e.empty());
+  EXPECT_EQ(e.front().status, 500);
+}
+
+TEST_F(TftpServer, ClosingTheListenerLetsTransfersInFlightFinish) {
+  const auto image = pattern_bytes(5000);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  auto socket = client_socket(io_);
+  send(socket, server(), rrq(path));
+  auto got = run(receive(socket, 3s));
+  ASSERT_TRUE(got && std::holds_alternative<data>(got->p));
+  const auto tid = got->from;
+
+  listener_.close();
+  run_until([&] { return server_done_; });
+  ASSERT_TRUE(server_done_) << "run_server returns once its socket is closed";
+  EXPECT_EQ(stats_.active, 1u);
+
+  bytes body;
+  for (;;) {
+    const auto& d = std::get<data>(got->p);
+    body.insert(body.end(), d.payload.begin(), d.payload.end());
+    send(socket, tid, ack_of(d.block));
+    if (d.payload.size() < 512) break;
+    got = run(receive(socket, 3s));
+    ASSERT_TRUE(got && std::holds_alternative<data>(got->p));
+  }
+  EXPECT_EQ(body, image);
+  run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.completed, 1u);
+}
+
+}  // namespace
+}  // namespace provbox::tftp

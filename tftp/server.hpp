@@ -1,0 +1,47 @@
+#pragma once
+// The TFTP server: read requests arriving on one UDP socket, each served from
+// an ephemeral port of its own by a coroutine on the socket's executor. The
+// bytes come from the provisioning service; the protocol from the pure
+// read_transfer (transfer.hpp), whose actions this layer only carries out.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <cstddef>
+#include <cstdint>
+
+#include "server/provisioning/service.hpp"
+#include "tftp/transfer.hpp"
+
+namespace provbox::tftp {
+
+struct server_options {
+  server_limits limits;               // from transfer.hpp (max blksize, max windowsize, default timeout, max retries)
+  std::size_t max_transfers = 512;    // concurrent transfers; excess requests get an ERROR (code 0 "server busy") instead of degrading everyone
+};
+
+// Counters for logs and /metrics. Single-threaded like the server: read them
+// from the same executor.
+//   active     transfers running now (including ones still being resolved)
+//   started    read requests taken on (each got a transfer port)
+//   completed  transfers whose last block was acknowledged
+//   failed     transfers that ended otherwise: timeout, client ERROR, read
+//              failure, an exception
+//   refused    requests answered with an ERROR and no data: WRQ, bad or
+//              unknown names, refusals of the service, server busy
+//   malformed  datagrams that did not decode, on either port
+//   stray      datagrams that belong to no transfer: from the wrong port to a
+//              transfer's socket (answered with ERROR 5), non-requests to the
+//              listening socket, and repeated RRQs of a running transfer
+struct server_stats { std::uint64_t active = 0, started = 0, completed = 0, failed = 0, refused = 0, malformed = 0, stray = 0; };
+
+// Serves read requests arriving on `socket` (already bound) until it is closed; each transfer runs on its own
+// ephemeral UDP port (bound to the same local address) as a coroutine on the same executor.
+//
+// Transfers outlive the listening socket: closing it stops new requests
+// only, and `stats.active` falls to 0 as the transfers in flight end (each is
+// bounded by its timeout and retries). `service` and `stats` must outlive
+// every transfer, which may mean outliving the io_context: declare them
+// before it.
+boost::asio::awaitable<void> run_server(boost::asio::ip::udp::socket& socket, provisioning::service& service,
+                                        const server_options& options, server_stats& stats);
+
+}  // namespace provbox::tftp
