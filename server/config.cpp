@@ -211,6 +211,7 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                   }},
                              });
                  }},
+                {"user", [&](const YAML::Node& n) { c.user = r.text(n, "user"); }},
                 {"shutdown_grace", [&](const YAML::Node& n) { c.shutdown_grace_s = r.number(n, "shutdown_grace", 0, 3600); }},
                 {"events_per_device", [&](const YAML::Node& n) { c.events_per_device = r.number(n, "events_per_device", 1, 100000); }},
             });

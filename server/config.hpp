@@ -63,6 +63,9 @@ struct config {
     std::string level = "info";   // trace debug info warn error off
   } log;
 
+  // Started as root outside systemd, become this user once the ports are
+  // bound ("" means the 'provbox' user if it exists).
+  std::string user;
   unsigned shutdown_grace_s = 10;  // transfers in flight may finish within this
   unsigned events_per_device = 200;
 

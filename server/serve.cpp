@@ -13,7 +13,11 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -24,6 +28,7 @@
 #include "tftp/server.hpp"
 #include "server/provisioning/file_pattern.hpp"
 #include "server/provisioning/service.hpp"
+#include "server/system.hpp"
 #include "store/certificates.hpp"
 #include "store/inventory.hpp"
 
@@ -159,68 +164,106 @@ void log_session_error(const char* what, std::exception_ptr e) {
   }
 }
 
+void apply_http_limits(const config& c, http::server_state& state) {
+  state.limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
+  state.limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
+  state.limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
+  state.limit.header_limit = c.http.header_limit;
+  state.limit.header_count = c.http.header_count;
+  state.limit.max_connections = c.http.max_connections;
+}
+
+void apply_tftp_limits(const config& c, tftp::server_options& options) {
+  options.limits.max_blksize = c.tftp.max_blksize;
+  options.limits.max_windowsize = c.tftp.max_windowsize;
+  options.limits.default_timeout = std::chrono::milliseconds(c.tftp.timeout_ms);
+  options.limits.max_retries = c.tftp.max_retries;
+  options.max_transfers = c.tftp.max_transfers;
+}
+
+std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inventory& inventory) {
+  auto authority = certs::authority::load_or_create(c.data_dir);
+  if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
+  certs::server_certificate_files server_files;
+  if (!c.tls.server_certificate.empty()) {
+    server_files.certificate_file = c.tls.server_certificate;
+    server_files.key_file = c.tls.server_key;
+  } else {
+    server_files = certs::ensure_server_certificate(authority, c.data_dir, c.tls.server_names, c.tls.server_addresses);
+  }
+  if (server_files.issued) {
+    spdlog::info("issued the HTTPS server certificate ({})", server_files.reason);
+    store::certificates(inventory.db())
+        .record({server_files.issued->serial_hex, "provbox server", store::certificate_kind::server,
+                 server_files.issued->not_before, server_files.issued->not_after});
+  }
+  auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  certs::configure_server_tls(
+      tls->native_handle(),
+      {server_files.certificate_file, server_files.key_file, authority.certificate_file(), c.tls.legacy},
+      [&inventory](std::string_view serial) { return store::certificates(inventory.db()).is_acceptable(serial); });
+  return tls;
+}
+
+// The parts of a new configuration that apply without a restart: logging,
+// HTTP limits, TFTP limits for new transfers. Listener addresses, the data
+// folder and TLS settings need one; a change there is reported, not applied.
+void apply_reload(const config& old_config, const config& fresh, http::server_state& state,
+                  tftp::server_options& tftp_options, provisioning::service& service) {
+  if (fresh.listen.http.to_string() != old_config.listen.http.to_string() ||
+      fresh.listen.https.to_string() != old_config.listen.https.to_string() ||
+      fresh.listen.admin.to_string() != old_config.listen.admin.to_string() ||
+      fresh.listen.tftp.to_string() != old_config.listen.tftp.to_string() ||
+      fresh.data_dir != old_config.data_dir || fresh.database_path() != old_config.database_path() ||
+      fresh.tls.legacy != old_config.tls.legacy || fresh.tls.server_names != old_config.tls.server_names ||
+      fresh.tls.server_addresses != old_config.tls.server_addresses ||
+      fresh.tls.server_certificate != old_config.tls.server_certificate || fresh.user != old_config.user)
+    spdlog::warn("reload: listen, data_dir, database, tls and user changes take effect at the next restart");
+  set_up_logging(fresh);
+  apply_http_limits(fresh, state);
+  apply_tftp_limits(fresh, tftp_options);
+  service.set_json_log(fresh.log.format == "json");
+}
+
 }  // namespace
 
-int serve(const config& c) {
+int serve(const config& initial, const std::function<config()>& reload) {
+  config c = initial;
   set_up_logging(c);
   try {
     std::filesystem::create_directories(c.data_dir);
-    store::inventory inventory(c.database_path());
+    net::io_context io(1);
 
+    // Bind first: the privileged ports (67, 69, 80, 443) need root, and
+    // nothing else does.
+    auto http_acceptor = open_acceptor(io, c.listen.http, "http");
+    auto https_acceptor = open_acceptor(io, c.listen.https, "https");
+    auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
+    auto tftp_socket = open_udp(io, c.listen.tftp, "tftp");
+
+    if (::geteuid() == 0) {
+      if (!c.user.empty()) {
+        spdlog::info("{}", drop_privileges(c.user, c.data_dir));
+      } else if (!started_by_systemd()) {
+        if (::getpwnam("provbox")) spdlog::info("{}", drop_privileges("provbox", c.data_dir));
+        else spdlog::warn("running as root: create a 'provbox' user or set 'user' in the configuration");
+      }
+    }
+
+    store::inventory inventory(c.database_path());
     provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
-    // Declared before the io_context: transfers still queued on it when it
-    // is destroyed refer to these.
     tftp::server_stats tftp_stats;
     tftp::server_options tftp_options;
-    tftp_options.limits.max_blksize = c.tftp.max_blksize;
-    tftp_options.limits.max_windowsize = c.tftp.max_windowsize;
-    tftp_options.limits.default_timeout = std::chrono::milliseconds(c.tftp.timeout_ms);
-    tftp_options.limits.max_retries = c.tftp.max_retries;
-    tftp_options.max_transfers = c.tftp.max_transfers;
+    apply_tftp_limits(c, tftp_options);
 
-    net::io_context io(1);
     http::server_state state{service, {}, {}, false, {}, {}, 0};
-    state.limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
-    state.limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
-    state.limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
-    state.limit.header_limit = c.http.header_limit;
-    state.limit.header_count = c.http.header_count;
-    state.limit.max_connections = c.http.max_connections;
+    apply_http_limits(c, state);
     state.metrics_text = [&] { return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()); };
 
     // TLS: the device CA signs the server's certificate and is the only
     // anchor client certificates may chain to.
     std::unique_ptr<net::ssl::context> tls;
-    if (c.listen.https.enabled) {
-      auto authority = certs::authority::load_or_create(c.data_dir);
-      if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
-      certs::server_certificate_files server_files;
-      if (!c.tls.server_certificate.empty()) {
-        server_files.certificate_file = c.tls.server_certificate;
-        server_files.key_file = c.tls.server_key;
-      } else {
-        server_files =
-            certs::ensure_server_certificate(authority, c.data_dir, c.tls.server_names, c.tls.server_addresses);
-      }
-      if (server_files.issued) {
-        spdlog::info("issued the HTTPS server certificate ({})", server_files.reason);
-        store::certificates(inventory.db())
-            .record({server_files.issued->serial_hex, "provbox server", store::certificate_kind::server,
-                     server_files.issued->not_before, server_files.issued->not_after});
-      }
-      tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
-      certs::configure_server_tls(tls->native_handle(),
-                                  {server_files.certificate_file, server_files.key_file,
-                                   authority.certificate_file(), c.tls.legacy},
-                                  [&inventory](std::string_view serial) {
-                                    return store::certificates(inventory.db()).is_acceptable(serial);
-                                  });
-    }
-
-    auto http_acceptor = open_acceptor(io, c.listen.http, "http");
-    auto https_acceptor = open_acceptor(io, c.listen.https, "https");
-    auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
-    auto tftp_socket = open_udp(io, c.listen.tftp, "tftp");
+    if (https_acceptor) tls = make_tls_context(c, inventory);
 
     if (http_acceptor)
       net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
@@ -235,11 +278,12 @@ int serve(const config& c) {
       net::co_spawn(io, tftp::run_server(*tftp_socket, service, tftp_options, tftp_stats),
                     [](std::exception_ptr e) { log_session_error("tftp server", e); });
 
-    // SIGINT/SIGTERM: stop accepting, let responses in flight finish within
+    // SIGINT/SIGTERM: stop accepting, let transfers in flight finish within
     // the grace period, then stop.
     net::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
+      notify_systemd("STOPPING=1");
       spdlog::info("signal {}: stopping (grace {} s)", signal, c.shutdown_grace_s);
       for (auto* acceptor : {http_acceptor.get(), https_acceptor.get(), admin_acceptor.get()}) {
         boost::system::error_code ignored;
@@ -268,6 +312,40 @@ int serve(const config& c) {
           net::detached);
     });
 
+    // SIGHUP: re-read the configuration; a broken one is reported and the
+    // running one stays.
+    net::signal_set hangup(io, SIGHUP);
+    std::function<void()> wait_for_hangup = [&] {
+      hangup.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        notify_systemd("RELOADING=1");
+        try {
+          config fresh = reload ? reload() : c;
+          apply_reload(c, fresh, state, tftp_options, service);
+          c = std::move(fresh);
+          spdlog::info("configuration reloaded");
+        } catch (const std::exception& e) {
+          spdlog::error("reload refused, the running configuration stays: {}", e.what());
+        }
+        notify_systemd("READY=1");
+        wait_for_hangup();
+      });
+    };
+    wait_for_hangup();
+
+    // The systemd watchdog, when the unit asks for one.
+    net::steady_timer watchdog(io);
+    std::function<void()> pet_watchdog = [&] {
+      const auto interval = watchdog_interval_ms();
+      if (!interval) return;
+      notify_systemd("WATCHDOG=1");
+      watchdog.expires_after(std::chrono::milliseconds(*interval));
+      watchdog.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) pet_watchdog();
+      });
+    };
+    pet_watchdog();
+
     spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}",
                  inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
                  c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string());
@@ -282,6 +360,7 @@ int serve(const config& c) {
         break;
       }
     }
+    notify_systemd("READY=1");
     io.run();
     spdlog::info("stopped");
     return 0;

@@ -7,7 +7,7 @@ namespace provbox::cli {
 namespace {
 
 const std::vector<option_spec> serve_options = {
-    {"config"}, {"http"}, {"https"}, {"admin"}, {"tftp"}, {"log-format"}, {"log-level"}};
+    {"config"}, {"http"}, {"https"}, {"admin"}, {"tftp"}, {"log-format"}, {"log-level"}, {"user"}};
 
 // The config file, then the flags over it, so scripts and tests need no YAML.
 server::config config_from(const arguments& args, const context& ctx) {
@@ -42,12 +42,20 @@ server::config config_from(const arguments& args, const context& ctx) {
     c.log.format = *f;
   }
   if (auto l = args.value("log-level")) c.log.level = *l;
+  if (auto u = args.value("user")) c.user = *u;
   return c;
 }
 
 int serve(context& ctx, const std::vector<std::string>& raw) {
   arguments args("serve", raw, serve_options, 0, 0);
-  return server::serve(config_from(args, ctx));
+  // SIGHUP reads the file again, with the same flags laid over it.
+  return server::serve(config_from(args, ctx), [&] {
+    try {
+      return config_from(args, ctx);
+    } catch (const operation_error& e) {
+      throw std::runtime_error(e.what());
+    }
+  });
 }
 
 int config_check(context& ctx, const std::vector<std::string>& raw) {
@@ -69,7 +77,7 @@ std::vector<command> serve_commands() {
   return {
       {"serve",
        "serve [--config FILE] [--http ADDR:PORT|off] [--https ADDR:PORT|off] [--admin ADDR:PORT|off] "
-       "[--tftp ADDR:PORT|off] "
+       "[--tftp ADDR:PORT|off] [--user NAME] "
        "[--log-format text|json] [--log-level L]",
        serve},
       {"config check", "config check FILE   (validate a configuration without starting)", config_check},

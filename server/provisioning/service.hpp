@@ -84,6 +84,7 @@ public:
               std::chrono::steady_clock::duration took, std::string_view detail = {});
 
   const service_metrics& metrics() const { return metrics_; }
+  void set_json_log(bool json) { options_.json_log = json; }
   store::inventory& inventory() { return inventory_; }
 
 private:
