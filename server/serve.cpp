@@ -27,6 +27,7 @@
 #include "http/server.hpp"
 #include "tftp/server.hpp"
 #include "server/provisioning/file_pattern.hpp"
+#include "server/provisioning/json_text.hpp"
 #include "server/provisioning/service.hpp"
 #include "server/system.hpp"
 #include "store/certificates.hpp"
@@ -48,20 +49,8 @@ public:
       dest.append(text.data(), text.data() + text.size());
       return;
     }
-    dest.push_back('"');
-    for (unsigned char c : text) {
-      if (c == '"' || c == '\\') {
-        dest.push_back('\\');
-        dest.push_back(static_cast<char>(c));
-      } else if (c < 0x20) {
-        static constexpr char hex[] = "0123456789abcdef";
-        const char escaped[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        dest.append(escaped, escaped + 6);
-      } else {
-        dest.push_back(static_cast<char>(c));
-      }
-    }
-    dest.push_back('"');
+    const auto quoted = provisioning::json_string(text);
+    dest.append(quoted.data(), quoted.data() + quoted.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };

@@ -76,6 +76,14 @@ std::vector<event> event_log::recent(const std::string& mac, std::size_t limit) 
   return events;
 }
 
+std::vector<event> event_log::latest(std::size_t limit) {
+  auto stmt = db_.prepare(std::string("SELECT ") + event_columns + " FROM events ORDER BY id DESC LIMIT ?1");
+  stmt.bind_all(static_cast<std::int64_t>(limit));
+  std::vector<event> events;
+  while (stmt.step()) events.push_back(read_event(stmt));
+  return events;
+}
+
 std::optional<event> event_log::last_profile_fetch(const std::string& mac) {
   auto stmt = db_.prepare(std::string("SELECT ") + event_columns +
                           " FROM events WHERE mac = ?1 AND status IN (200, 206, 304) AND dbase_version IS NOT NULL "

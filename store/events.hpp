@@ -30,8 +30,9 @@ public:
   explicit event_log(database& db, std::size_t keep_per_device = 200);
 
   void record(event e);
-  // Newest first.
+  // Newest first: one device's, or every device's.
   std::vector<event> recent(const std::string& mac, std::size_t limit);
+  std::vector<event> latest(std::size_t limit);
   // The newest successful profile fetch (status 200/206/304 with a version).
   std::optional<event> last_profile_fetch(const std::string& mac);
 

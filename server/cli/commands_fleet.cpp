@@ -114,24 +114,7 @@ int events(context& ctx, const std::vector<std::string>& raw) {
     const auto mac = parse_mac_argument(args, args.positional(0));
     list = store::event_log(inv.db()).recent(mac.colon_lower(), limit);
   } else {
-    auto stmt = inv.db().prepare(
-        "SELECT id, at, mac, transport, peer, file, dbase_version, status, bytes, detail FROM events "
-        "ORDER BY id DESC LIMIT ?1");
-    stmt.bind_all(static_cast<std::int64_t>(limit));
-    while (stmt.step()) {
-      store::event e;
-      e.id = stmt.integer(0);
-      e.at = stmt.text(1);
-      e.mac = stmt.text(2);
-      e.transport = stmt.text(3);
-      e.peer = stmt.text(4);
-      e.file = stmt.text(5);
-      if (!stmt.is_null(6)) e.dbase_version = static_cast<std::uint64_t>(stmt.integer(6));
-      e.status = static_cast<int>(stmt.integer(7));
-      e.bytes = static_cast<std::uint64_t>(stmt.integer(8));
-      e.detail = stmt.text(9);
-      list.push_back(std::move(e));
-    }
+    list = store::event_log(inv.db()).latest(limit);
   }
   // Oldest first: a timeline reads down.
   std::reverse(list.begin(), list.end());

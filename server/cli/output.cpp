@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/provisioning/json_text.hpp"
+
 namespace provbox::cli {
 
 void print_table(std::ostream& out, const std::vector<std::string>& header,
@@ -23,30 +25,6 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
   };
   print(header);
   for (const auto& row : rows) print(row);
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0x0f];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
 }
 
 void json_writer::separate() {
@@ -88,18 +66,15 @@ json_writer& json_writer::end_array() {
 
 json_writer& json_writer::key(std::string_view name) {
   separate();
-  out_ += '"';
-  out_ += json_escape(name);
-  out_ += "\":";
+  provisioning::append_json_string(out_, name);
+  out_ += ':';
   after_key_ = true;
   return *this;
 }
 
 json_writer& json_writer::value(std::string_view text) {
   separate();
-  out_ += '"';
-  out_ += json_escape(text);
-  out_ += '"';
+  provisioning::append_json_string(out_, text);
   return *this;
 }
 

@@ -42,6 +42,5 @@ private:
   bool after_key_ = false;
 };
 
-std::string json_escape(std::string_view text);
 
 }  // namespace provbox::cli

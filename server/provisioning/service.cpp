@@ -4,6 +4,7 @@
 
 #include "server/provisioning/device_file.hpp"
 #include "server/provisioning/file_pattern.hpp"
+#include "server/provisioning/json_text.hpp"
 #include "store/firmware.hpp"
 #include "store/leases.hpp"
 
@@ -201,23 +202,7 @@ std::string format_access_line(const request& r, const answer& a, int status, st
     if (!why.empty()) line += " (" + why + ")";
     return line;
   }
-  auto quoted = [](std::string_view text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20) {
-        static constexpr char hex[] = "0123456789abcdef";
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 15];
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    return out + "\"";
-  };
+  const auto quoted = [](std::string_view text) { return json_string(text); };
   std::string line = "{\"transport\":" + quoted(to_string(r.via)) + ",\"peer\":" + quoted(r.peer_address) +
                      ",\"device\":" + (a.device ? quoted(device) : "null") + ",\"path\":" + quoted("/" + r.path) +
                      ",\"status\":" + std::to_string(status) + ",\"bytes\":" + std::to_string(bytes) +

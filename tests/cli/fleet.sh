@@ -9,7 +9,7 @@ assert_status 0 "status runs"
 assert_contains "$OUT" "never seen" "before any request every device is never seen"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$PROVBOX" --db "$DB" serve --http "127.0.0.1:$port" --https off --admin off >"$TEST_DIR/serve.log" 2>&1 &
+"$PROVBOX" --db "$DB" serve --http "127.0.0.1:$port" --https off --admin off --tftp off >"$TEST_DIR/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/x" && break; sleep 0.1; done
