@@ -125,6 +125,20 @@ CREATE TABLE firmware (
 -- The version a model's devices should run: the Upgrade Rule points at it.
 ALTER TABLE models ADD COLUMN firmware_version TEXT NOT NULL DEFAULT '';
 )sql",
+    // 2 -> 3: DHCP leases (dhcp/lease_engine.hpp says what each state means).
+    R"sql(
+CREATE TABLE leases (
+  address    INTEGER PRIMARY KEY,             -- IPv4 in host byte order
+  client_key TEXT NOT NULL,                   -- 'id:' + option 61 hex, or 'hw:' + htype and chaddr; '' when declined
+  mac        TEXT NOT NULL,                   -- 00:21:f2:01:1b:19
+  state      TEXT NOT NULL CHECK (state IN ('bound', 'released', 'expired', 'declined')),
+  expires_at INTEGER NOT NULL,                -- Unix seconds: end of the lease, or of a decline's hold
+  hostname   TEXT NOT NULL DEFAULT '',        -- option 12
+  updated_at INTEGER NOT NULL                 -- Unix seconds
+);
+-- No other index: the daemon holds every lease in memory and writes by
+-- address; the CLI and the provisioning service look up by address too.
+)sql",
 };
 
 }  // namespace
