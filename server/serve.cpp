@@ -340,12 +340,13 @@ int serve(const config& initial, const std::function<config()>& reload) {
                  c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string());
     // A first start: say how to fetch something.
     if (c.listen.http.enabled) {
-      for (const auto& model : inventory.list_models()) {
-        const auto devices = inventory.list_devices({model.name, std::nullopt});
-        if (devices.empty() || model.patterns.empty()) continue;
-        const auto file = provisioning::example_file_name(model.patterns.front(), devices.front().mac, model.name);
+      // A device whose file is readable as it comes (not encrypted).
+      for (const auto& device : inventory.list_devices()) {
+        const auto model = inventory.find_model(device.model);
+        if (!device.enabled || !device.encryption_key.empty() || !model || model->patterns.empty()) continue;
+        const auto file = provisioning::example_file_name(model->patterns.front(), device.mac, model->name);
         spdlog::info("try: curl http://{}/{}   (device {}; provbox device list shows all)",
-                     c.listen.http.to_string(), file, devices.front().mac.colon_lower());
+                     c.listen.http.to_string(), file, device.mac.colon_lower());
         break;
       }
     }

@@ -145,6 +145,10 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     }
     if (!chosen) throw usage_error("unknown command '" + argv[i] + "' (see provbox help)");
     std::vector<std::string> rest(argv.begin() + static_cast<std::ptrdiff_t>(i + used), argv.end());
+    if (std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
+      out << "usage: provbox " << chosen->usage << '\n';
+      return 0;
+    }
     // --json is also accepted after the command, where scripts tend to put it.
     if (auto it = std::find(rest.begin(), rest.end(), "--json"); it != rest.end()) {
       ctx.json = true;

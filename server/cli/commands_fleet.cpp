@@ -19,7 +19,7 @@ struct device_status {
   std::string state;       // in sync, pending, never seen
   std::uint64_t served = 0;
   std::uint64_t current = 0;
-  std::string firmware;    // last firmware file fetched whole
+  std::string firmware;    // last firmware file fetched whole (served files without a version are firmware)
   std::string last_error;  // newest refusal or failed transfer
 };
 
@@ -43,7 +43,7 @@ device_status status_of(store::inventory& inv, const store::device_record& d) {
     s.state = s.served == s.current ? "in sync" : "pending";
   }
   auto firmware = db.prepare(
-      "SELECT file FROM events WHERE mac = ?1 AND file LIKE 'firmware/%' AND status = 200 ORDER BY id DESC LIMIT 1");
+      "SELECT file FROM events WHERE mac = ?1 AND dbase_version IS NULL AND status = 200 ORDER BY id DESC LIMIT 1");
   firmware.bind_all(mac);
   if (firmware.step()) s.firmware = firmware.text(0);
   auto error = db.prepare(

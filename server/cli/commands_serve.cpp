@@ -41,7 +41,11 @@ server::config config_from(const arguments& args, const context& ctx) {
     if (*f != "text" && *f != "json") args.fail("--log-format takes text or json");
     c.log.format = *f;
   }
-  if (auto l = args.value("log-level")) c.log.level = *l;
+  if (auto l = args.value("log-level")) {
+    if (*l != "trace" && *l != "debug" && *l != "info" && *l != "warn" && *l != "error" && *l != "off")
+      args.fail("--log-level takes trace, debug, info, warn, error or off");
+    c.log.level = *l;
+  }
   if (auto u = args.value("user")) c.user = *u;
   return c;
 }

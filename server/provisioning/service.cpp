@@ -75,7 +75,7 @@ answer service::profile_for(const request& r, const profile::mac_address& mac, c
   auto device = inventory_.find_device(mac);
   if (!device) return refuse(404, "unknown device " + mac.colon_lower(), mac);
   if (device->model != via_model)
-    return refuse(404, "device " + mac.colon_lower() + " is a " + device->model + ", not a " + via_model, mac);
+    return refuse(404, "device " + mac.colon_lower() + " is model " + device->model + ", not " + via_model, mac);
   if (!device->enabled) return refuse(404, "device " + mac.colon_lower() + " is disabled", mac);
   if (r.client_identity && *r.client_identity != mac)
     return refuse(403, "certificate of " + r.client_identity->colon_lower() + " asked for the file of " +
@@ -131,6 +131,11 @@ std::optional<answer> service::try_firmware(const request& r) {
     return refuse(403, "certificate of " + r.client_identity->colon_lower() + " asked for " + image->model +
                            " firmware", r.client_identity);
 
+  // Name the device in the event when the address tells which one asked.
+  if (!device && !r.client_identity) {
+    auto at_address = inventory_.find_device_by_address(r.peer_address);
+    if (at_address && at_address->model == image->model) device = std::move(at_address);
+  }
   answer a;
   a.kind = answer_kind::firmware;
   a.status = 200;
