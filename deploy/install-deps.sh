@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev
   openssl sqlite3 curl python3 ca-certificates
   tftp-hpa atftp iproute2
+  busybox isc-dhcp-client kea-admin kea-dhcp4-server
 )
 
 missing=()

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include "dhcp/options.hpp"
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 
 namespace provbox::server {
 namespace {
+
 
 class reader {
 public:
@@ -88,7 +91,101 @@ bool is_ip_literal(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
+bool is_ipv4(const std::string& text) {
+  in_addr v4{};
+  return inet_pton(AF_INET, text.c_str(), &v4) == 1;
+}
+
+// "10.0.0.100-10.0.0.200" with first <= last.
+bool is_range(const std::string& text) {
+  const auto dash = text.find('-');
+  if (dash == std::string::npos) return false;
+  in_addr first{}, last{};
+  if (inet_pton(AF_INET, text.substr(0, dash).c_str(), &first) != 1 ||
+      inet_pton(AF_INET, text.substr(dash + 1).c_str(), &last) != 1)
+    return false;
+  return ntohl(first.s_addr) <= ntohl(last.s_addr);
+}
+
+void parse_dhcp(const reader& r, const YAML::Node& node, config::dhcp_settings& d) {
+  auto ipv4_list = [&](const YAML::Node& v, const std::string& key) {
+    auto list = r.list(v, key);
+    std::size_t i = 0;
+    for (const auto& item : v) {
+      if (!is_ipv4(list[i++])) r.fail(item, key + " holds IPv4 addresses only");
+    }
+    return list;
+  };
+  r.mapping(node, "dhcp",
+            {
+                {"enabled", [&](const YAML::Node& v) { d.enabled = r.flag(v, "dhcp.enabled"); }},
+                {"interface", [&](const YAML::Node& v) { d.interface = r.text(v, "dhcp.interface"); }},
+                {"ranges",
+                 [&](const YAML::Node& v) {
+                   d.ranges = r.list(v, "dhcp.ranges");
+                   std::size_t i = 0;
+                   for (const auto& item : v)
+                     if (!is_range(d.ranges[i++])) r.fail(item, "dhcp.ranges holds FIRST-LAST IPv4 ranges");
+                 }},
+                {"known_only", [&](const YAML::Node& v) { d.known_only = r.flag(v, "dhcp.known_only"); }},
+                {"routers", [&](const YAML::Node& v) { d.routers = ipv4_list(v, "dhcp.routers"); }},
+                {"dns_servers", [&](const YAML::Node& v) { d.dns_servers = ipv4_list(v, "dhcp.dns_servers"); }},
+                {"domain", [&](const YAML::Node& v) { d.domain = r.text(v, "dhcp.domain"); }},
+                {"lease_time", [&](const YAML::Node& v) { d.lease_time = r.number(v, "dhcp.lease_time", 60, 31536000); }},
+                {"renewal_time", [&](const YAML::Node& v) { d.renewal_time = r.number(v, "dhcp.renewal_time", 0, 31536000); }},
+                {"rebinding_time", [&](const YAML::Node& v) { d.rebinding_time = r.number(v, "dhcp.rebinding_time", 0, 31536000); }},
+                {"offer_hold", [&](const YAML::Node& v) { d.offer_hold = r.number(v, "dhcp.offer_hold", 1, 3600); }},
+                {"decline_hold", [&](const YAML::Node& v) { d.decline_hold = r.number(v, "dhcp.decline_hold", 1, 604800); }},
+                {"tftp_server", [&](const YAML::Node& v) { d.tftp_server = r.text(v, "dhcp.tftp_server"); }},
+                {"boot_file", [&](const YAML::Node& v) { d.boot_file = r.text(v, "dhcp.boot_file"); }},
+                {"options",
+                 [&](const YAML::Node& v) {
+                   if (!v.IsMap()) r.fail(v, "dhcp.options maps option names or codes to values");
+                   for (const auto& item : v) {
+                     const auto name = r.text(item.first, "dhcp.options name");
+                     const auto value = r.text(item.second, "dhcp.options." + name);
+                     const auto parsed = dhcp::parse_option_value(name, value);
+                     if (!parsed.error.empty()) r.fail(item.second, "dhcp.options." + name + ": " + parsed.error);
+                     d.options.emplace_back(name, value);
+                   }
+                 }},
+                {"model_rules",
+                 [&](const YAML::Node& v) {
+                   if (!v.IsSequence()) r.fail(v, "dhcp.model_rules must be a list");
+                   for (const auto& item : v) {
+                     config::dhcp_settings::model_rule rule;
+                     r.mapping(item, "a dhcp.model_rules entry",
+                               {
+                                   {"vendor_class", [&](const YAML::Node& x) { rule.vendor_class = r.text(x, "vendor_class"); }},
+                                   {"oui", [&](const YAML::Node& x) { rule.oui = r.text(x, "oui"); }},
+                                   {"model", [&](const YAML::Node& x) { rule.model = r.text(x, "model"); }},
+                               });
+                     if (rule.model.empty()) r.fail(item, "a dhcp.model_rules entry needs a model");
+                     if (!rule.oui.empty() && !parse_oui(rule.oui)) r.fail(item, "oui must be three bytes, e.g. 00:21:f2");
+                     d.model_rules.push_back(rule);
+                   }
+                 }},
+            });
+  if (d.enabled && d.interface.empty()) r.fail(node, "dhcp.enabled needs dhcp.interface");
+}
+
 }  // namespace
+
+std::optional<std::array<std::uint8_t, 3>> parse_oui(const std::string& text) {
+  // 00:21:f2, 00-21-f2 or 0021f2.
+  std::string hex;
+  for (char ch : text)
+    if (ch != ':' && ch != '-') hex += ch;
+  if (hex.size() != 6) return std::nullopt;
+  std::array<std::uint8_t, 3> out{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, value, 16);
+    if (ec != std::errc() || end != hex.data() + 2 * i + 2) return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(value);
+  }
+  return out;
+}
 
 std::string listen_address::to_string() const {
   if (!enabled) return "off";
@@ -147,6 +244,7 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                  {"tftp", [&](const YAML::Node& v) { c.listen.tftp = r.address(v, "listen.tftp"); }},
                              });
                  }},
+                {"dhcp", [&](const YAML::Node& n) { parse_dhcp(r, n, c.dhcp); }},
                 {"tftp",
                  [&](const YAML::Node& n) {
                    auto& t = c.tftp;

@@ -2,10 +2,12 @@
 // `provbox serve` configuration: plain structs with every default in one
 // place. yaml-cpp is used in config.cpp only; the rest of the code takes a
 // `const config&`.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace provbox::server {
@@ -49,6 +51,31 @@ struct config {
     std::string server_key;
   } tls;
 
+  // DHCPv4 with option 66. Off by default: a rogue DHCP server breaks a LAN.
+  struct dhcp_settings {
+    bool enabled = false;
+    std::string interface;              // required when enabled
+    std::vector<std::string> ranges;    // "FIRST-LAST", inside the interface's subnet
+    bool known_only = false;            // answer only inventory devices
+    std::vector<std::string> routers;   // option 3
+    std::vector<std::string> dns_servers;  // option 6
+    std::string domain;                 // option 15
+    unsigned lease_time = 3600;         // seconds (option 51)
+    unsigned renewal_time = 0;          // T1; 0: half the lease
+    unsigned rebinding_time = 0;        // T2; 0: 7/8 of the lease
+    unsigned offer_hold = 30;           // seconds an offer waits for its request
+    unsigned decline_hold = 3600;       // seconds a declined address is set aside
+    std::string tftp_server;            // option 66; "" = this server's address on the interface
+    std::string boot_file;              // option 67 for clients of unknown model; "" = none
+    std::vector<std::pair<std::string, std::string>> options;  // name or code -> value (150, 160, 43, 60...)
+    struct model_rule {
+      std::string vendor_class;  // prefix of option 60; "" matches any
+      std::string oui;           // 00:21:f2; "" matches any
+      std::string model;         // its Config File Name becomes option 67
+    };
+    std::vector<model_rule> model_rules;
+  } dhcp;
+
   struct http_settings {
     unsigned read_timeout_s = 10;   // to read one request, headers included
     unsigned write_timeout_s = 60;  // to write one response
@@ -76,6 +103,9 @@ class config_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+// "00:21:f2", "00-21-f2" or "0021f2": a MAC prefix in dhcp.model_rules.
+std::optional<std::array<std::uint8_t, 3>> parse_oui(const std::string& text);
 
 // Parses "HOST:PORT", "[V6]:PORT" or "off"; nullopt when malformed.
 std::optional<listen_address> parse_listen_address(const std::string& text);

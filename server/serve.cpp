@@ -24,6 +24,8 @@
 
 #include "certs/authority.hpp"
 #include "certs/tls_context.hpp"
+#include "dhcp/durable_leases.hpp"
+#include "dhcp/server.hpp"
 #include "http/server.hpp"
 #include "tftp/server.hpp"
 #include "server/provisioning/file_pattern.hpp"
@@ -170,6 +172,58 @@ void apply_tftp_limits(const config& c, tftp::server_options& options) {
   options.max_transfers = c.tftp.max_transfers;
 }
 
+// The DHCP server's settings from the configuration: the interface's subnet
+// and pools, then the options and rules the operator set.
+dhcp::server_options make_dhcp_options(const config& c, store::inventory& inventory) {
+  std::vector<dhcp::address_range> pools;
+  for (const auto& range : c.dhcp.ranges) pools.push_back(*dhcp::address_range::parse(range));
+  if (pools.empty()) throw std::runtime_error("DHCP needs at least one range (--dhcp-range FIRST-LAST or dhcp.ranges)");
+  auto options = dhcp::options_for_interface(c.dhcp.interface, std::move(pools));
+  auto& subnet = options.engine.subnets.front();
+  for (const auto& router : c.dhcp.routers) subnet.routers.push_back(*dhcp::ipv4_address::parse(router));
+  for (const auto& dns : c.dhcp.dns_servers) subnet.dns_servers.push_back(*dhcp::ipv4_address::parse(dns));
+  subnet.domain_name = c.dhcp.domain;
+  subnet.tftp_server = c.dhcp.tftp_server;
+  subnet.boot_file = c.dhcp.boot_file;
+  for (const auto& [name, text] : c.dhcp.options) {
+    auto value = dhcp::parse_option_value(name, text);
+    if (!value) throw std::runtime_error("dhcp.options." + name + ": " + value.error);
+    subnet.options.push_back({value.code, std::move(value.data)});
+  }
+  auto& engine = options.engine;
+  engine.lease_time = c.dhcp.lease_time;
+  engine.renewal_time = c.dhcp.renewal_time;
+  engine.rebinding_time = c.dhcp.rebinding_time;
+  engine.offer_hold = c.dhcp.offer_hold;
+  engine.decline_hold = c.dhcp.decline_hold;
+  engine.known_only = c.dhcp.known_only;
+  for (const auto& rule : c.dhcp.model_rules) {
+    auto model = inventory.find_model(rule.model);
+    if (!model) throw std::runtime_error("dhcp.model_rules names unknown model '" + rule.model + "'");
+    dhcp::model_rule engine_rule;
+    engine_rule.vendor_class_prefix = rule.vendor_class;
+    if (!rule.oui.empty()) engine_rule.oui = parse_oui(rule.oui);
+    engine_rule.boot_file = model->config_file;
+    engine.model_rules.push_back(std::move(engine_rule));
+  }
+  return options;
+}
+
+void dhcp_metrics(std::ostringstream& out, const dhcp::server_stats& d, std::size_t leases) {
+  const std::pair<const char*, std::uint64_t> counters[] = {
+      {"received", d.received}, {"malformed", d.malformed}, {"silent", d.silent},
+      {"unknown_client", d.unknown_clients}, {"offer", d.offers}, {"ack", d.acks}, {"nak", d.naks},
+      {"inform", d.informs}, {"release", d.releases}, {"decline", d.declines}, {"send_error", d.send_errors},
+      {"arp_failure", d.arp_failures}, {"commit", d.commits}, {"commit_failure", d.commit_failures}};
+  out << "# HELP provbox_dhcp_events_total DHCP datagrams and replies by kind.\n"
+         "# TYPE provbox_dhcp_events_total counter\n";
+  for (const auto& [name, value] : counters)
+    out << "provbox_dhcp_events_total{kind=\"" << name << "\"} " << value << '\n';
+  out << "# HELP provbox_dhcp_leases Leases held (bound, released or declined).\n"
+         "# TYPE provbox_dhcp_leases gauge\n"
+      << "provbox_dhcp_leases " << leases << '\n';
+}
+
 std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inventory& inventory) {
   auto authority = certs::authority::load_or_create(c.data_dir);
   if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
@@ -199,6 +253,9 @@ std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inve
 // folder and TLS settings need one; a change there is reported, not applied.
 void apply_reload(const config& old_config, const config& fresh, http::server_state& state,
                   tftp::server_options& tftp_options, provisioning::service& service) {
+  if (fresh.dhcp.enabled != old_config.dhcp.enabled || fresh.dhcp.interface != old_config.dhcp.interface ||
+      fresh.dhcp.ranges != old_config.dhcp.ranges)
+    spdlog::warn("reload: dhcp changes take effect at the next restart");
   if (fresh.listen.http.to_string() != old_config.listen.http.to_string() ||
       fresh.listen.https.to_string() != old_config.listen.https.to_string() ||
       fresh.listen.admin.to_string() != old_config.listen.admin.to_string() ||
@@ -229,6 +286,8 @@ int serve(const config& initial, const std::function<config()>& reload) {
     auto https_acceptor = open_acceptor(io, c.listen.https, "https");
     auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
     auto tftp_socket = open_udp(io, c.listen.tftp, "tftp");
+    std::optional<net::ip::udp::socket> dhcp_socket;
+    if (c.dhcp.enabled) dhcp_socket.emplace(dhcp::open_server_socket(io.get_executor(), c.dhcp.interface));
 
     if (::geteuid() == 0) {
       if (!c.user.empty()) {
@@ -244,10 +303,21 @@ int serve(const config& initial, const std::function<config()>& reload) {
     tftp::server_stats tftp_stats;
     tftp::server_options tftp_options;
     apply_tftp_limits(c, tftp_options);
+    std::unique_ptr<dhcp::durable_leases> dhcp_leases;
+    dhcp::server_options dhcp_options;
+    dhcp::server_stats dhcp_stats;
+    if (dhcp_socket) {
+      dhcp_options = make_dhcp_options(c, inventory);
+      dhcp_leases = std::make_unique<dhcp::durable_leases>(c.database_path());
+    }
 
     http::server_state state{service, {}, {}, false, {}, {}, 0};
     apply_http_limits(c, state);
-    state.metrics_text = [&] { return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()); };
+    state.metrics_text = [&] {
+      std::ostringstream dhcp_part;
+      if (dhcp_leases) dhcp_metrics(dhcp_part, dhcp_stats, dhcp_leases->size());
+      return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()) + dhcp_part.str();
+    };
 
     // TLS: the device CA signs the server's certificate and is the only
     // anchor client certificates may chain to.
@@ -266,6 +336,9 @@ int serve(const config& initial, const std::function<config()>& reload) {
     if (tftp_socket)
       net::co_spawn(io, tftp::run_server(*tftp_socket, service, tftp_options, tftp_stats),
                     [](std::exception_ptr e) { log_session_error("tftp server", e); });
+    if (dhcp_socket)
+      net::co_spawn(io, dhcp::run_server(*dhcp_socket, *dhcp_leases, &inventory, dhcp_options, dhcp_stats),
+                    [](std::exception_ptr e) { log_session_error("dhcp server", e); });
 
     // SIGINT/SIGTERM: stop accepting, let transfers in flight finish within
     // the grace period, then stop.
@@ -281,6 +354,10 @@ int serve(const config& initial, const std::function<config()>& reload) {
       if (tftp_socket) {
         boost::system::error_code ignored;
         tftp_socket->close(ignored);
+      }
+      if (dhcp_socket) {
+        boost::system::error_code ignored;
+        dhcp_socket->close(ignored);
       }
       state.begin_stop();
       net::co_spawn(
@@ -335,9 +412,10 @@ int serve(const config& initial, const std::function<config()>& reload) {
     };
     pet_watchdog();
 
-    spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}",
+    spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}, dhcp {}",
                  inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
-                 c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string());
+                 c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string(),
+                 c.dhcp.enabled ? c.dhcp.interface : std::string("off"));
     // A first start: say how to fetch something.
     if (c.listen.http.enabled) {
       // A device whose file is readable as it comes (not encrypted).

@@ -1,5 +1,6 @@
 // provbox serve, provbox config check
 #include "server/cli/context.hpp"
+#include "dhcp/lease_engine.hpp"
 #include "server/config.hpp"
 #include "server/serve.hpp"
 
@@ -7,7 +8,8 @@ namespace provbox::cli {
 namespace {
 
 const std::vector<option_spec> serve_options = {
-    {"config"}, {"http"}, {"https"}, {"admin"}, {"tftp"}, {"log-format"}, {"log-level"}, {"user"}};
+    {"config"}, {"http"}, {"https"}, {"admin"}, {"tftp"}, {"log-format"}, {"log-level"}, {"user"},
+    {"dhcp"}, {"dhcp-range", true, true}, {"dhcp-known-only", false}};
 
 // The config file, then the flags over it, so scripts and tests need no YAML.
 server::config config_from(const arguments& args, const context& ctx) {
@@ -47,6 +49,22 @@ server::config config_from(const arguments& args, const context& ctx) {
     c.log.level = *l;
   }
   if (auto u = args.value("user")) c.user = *u;
+  // The simple DHCP case needs no YAML, as with dnsmasq.
+  if (auto iface = args.value("dhcp")) {
+    c.dhcp.enabled = true;
+    c.dhcp.interface = *iface;
+  }
+  if (args.flag("dhcp-range")) {
+    c.dhcp.ranges.clear();
+    for (const auto& range : args.values("dhcp-range")) {
+      auto parsed = dhcp::address_range::parse(range);
+      if (!parsed) args.fail("--dhcp-range takes FIRST-LAST, e.g. 10.0.0.100-10.0.0.200");
+      c.dhcp.ranges.push_back(range);
+    }
+  }
+  if (args.flag("dhcp-known-only")) c.dhcp.known_only = true;
+  if ((args.flag("dhcp-range") || args.flag("dhcp-known-only")) && !c.dhcp.enabled)
+    args.fail("--dhcp-range and --dhcp-known-only go with --dhcp IFACE");
   return c;
 }
 
@@ -81,7 +99,7 @@ std::vector<command> serve_commands() {
   return {
       {"serve",
        "serve [--config FILE] [--http ADDR:PORT|off] [--https ADDR:PORT|off] [--admin ADDR:PORT|off] "
-       "[--tftp ADDR:PORT|off] [--user NAME] "
+       "[--tftp ADDR:PORT|off] [--dhcp IFACE --dhcp-range FIRST-LAST [--dhcp-known-only]] [--user NAME] "
        "[--log-format text|json] [--log-level L]",
        serve},
       {"config check", "config check FILE   (validate a configuration without starting)", config_check},
