@@ -253,8 +253,13 @@ std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inve
 // folder and TLS settings need one; a change there is reported, not applied.
 void apply_reload(const config& old_config, const config& fresh, http::server_state& state,
                   tftp::server_options& tftp_options, provisioning::service& service) {
-  if (fresh.dhcp.enabled != old_config.dhcp.enabled || fresh.dhcp.interface != old_config.dhcp.interface ||
-      fresh.dhcp.ranges != old_config.dhcp.ranges)
+  const auto& a = fresh.dhcp;
+  const auto& b = old_config.dhcp;
+  if (a.enabled != b.enabled || a.interface != b.interface || a.ranges != b.ranges || a.known_only != b.known_only ||
+      a.routers != b.routers || a.dns_servers != b.dns_servers || a.domain != b.domain ||
+      a.lease_time != b.lease_time || a.renewal_time != b.renewal_time || a.rebinding_time != b.rebinding_time ||
+      a.offer_hold != b.offer_hold || a.decline_hold != b.decline_hold || a.tftp_server != b.tftp_server ||
+      a.boot_file != b.boot_file || a.options != b.options || a.model_rules.size() != b.model_rules.size())
     spdlog::warn("reload: dhcp changes take effect at the next restart");
   if (fresh.listen.http.to_string() != old_config.listen.http.to_string() ||
       fresh.listen.https.to_string() != old_config.listen.https.to_string() ||
