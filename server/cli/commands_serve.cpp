@@ -50,9 +50,10 @@ server::config config_from(const arguments& args, const context& ctx) {
   }
   if (auto u = args.value("user")) c.user = *u;
   // The simple DHCP case needs no YAML, as with dnsmasq.
+  // `--dhcp off` turns it off, like the other listeners.
   if (auto iface = args.value("dhcp")) {
-    c.dhcp.enabled = true;
-    c.dhcp.interface = *iface;
+    c.dhcp.enabled = *iface != "off";
+    c.dhcp.interface = c.dhcp.enabled ? *iface : std::string();
   }
   if (args.flag("dhcp-range")) {
     c.dhcp.ranges.clear();
@@ -99,7 +100,7 @@ std::vector<command> serve_commands() {
   return {
       {"serve",
        "serve [--config FILE] [--http ADDR:PORT|off] [--https ADDR:PORT|off] [--admin ADDR:PORT|off] "
-       "[--tftp ADDR:PORT|off] [--dhcp IFACE --dhcp-range FIRST-LAST [--dhcp-known-only]] [--user NAME] "
+       "[--tftp ADDR:PORT|off] [--dhcp IFACE|off --dhcp-range FIRST-LAST [--dhcp-known-only]] [--user NAME] "
        "[--log-format text|json] [--log-level L]",
        serve},
       {"config check", "config check FILE   (validate a configuration without starting)", config_check},
