@@ -41,7 +41,7 @@ for ((i = 0; i < 50; i++)); do
 done
 if ((after > before)); then
   fail "file descriptors after 1000 requests: expected at most $before (the count before)" \
-    "got $after; open now:" "$(ls -l "/proc/$SERVER_PID/fd" | tail -n +2 | sed 's/.* -> //' | sort | uniq -c)"
+    "got $after; open now:" "$(find "/proc/$SERVER_PID/fd" -mindepth 1 -printf '%l\n' | sort | uniq -c)"
 fi
 echo "fds: before $before, after $after" >&2
 assert_eq 1 "$(open_connections)" "no connection but this one is open after the load"

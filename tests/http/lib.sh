@@ -86,15 +86,17 @@ for s in held:
 EOF
 }
 
-# Listeners this binary has besides HTTP, HTTPS and admin (TFTP, DHCP) are
-# switched off when it knows the flag, so tests never need privileged ports.
+# Listeners this binary has besides HTTP, HTTPS and admin (TFTP, ...) are
+# switched off when `provbox help` shows them as "[--NAME ADDR:PORT|off]",
+# so tests never need privileged ports or collide on default ones.
 _extra_listener_flags() {
-  local usage flag
+  local usage option
   usage=$("$PROVBOX" help 2>&1 | grep -m1 '^ *serve ' || true)
-  for flag in --tftp --dhcp; do
-    [[ $usage == *"[$flag "* ]] && printf '%s\noff\n' "$flag"
-  done
-  return 0
+  while read -r option; do
+    [[ -n $option ]] || continue
+    option=${option#[}
+    printf '%s\noff\n' "${option%% *}"
+  done < <(grep -o '\[--[a-z0-9-]* [^]|]*|off\]' <<<"$usage" | grep -v -e '^\[--http ' -e '^\[--https ' -e '^\[--admin ' || true)
 }
 
 # start_server [SERVE-ARGS...]: starts `provbox serve` on free ports and

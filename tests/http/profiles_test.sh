@@ -84,6 +84,13 @@ ok pb device set "$ATA" --enable
 fetch "$HTTP$ATA_FILE"
 assert_code 200 "enabled again, it is served again"
 
+# ---- a MAC in the User-Agent must agree -------------------------------------------
+fetch "$HTTP$PHONE_FILE" -A 'Flyingvoice FIP13G V0.6.24 00:21:F2:01:1B:19'
+assert_code 200 "a User-Agent naming the file's own MAC"
+fetch "$HTTP$PHONE_FILE" -A 'Flyingvoice FIP13G V0.6.24 00:21:F2:22:AE:F1'
+assert_code 403 "a User-Agent naming another device's MAC"
+assert_not_contains "$BODY" "DBID" "and no profile"
+
 # ---- keep-alive: two requests on one connection --------------------------------
 run curl -s --max-time 10 -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' \
   "$HTTP$PHONE_FILE" "$HTTP/nothing-here.conf"

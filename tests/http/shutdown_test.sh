@@ -12,9 +12,10 @@ head -c "$SIZE" /dev/urandom >"$IMAGE"
 ok pb firmware add "$IMAGE" --model IP542N --version 1.0
 start_server
 
-# A download that takes about 2 s (8 MiB at 4 MB/s through a 32 KB receive
-# buffer; the server's send buffer holds at most 4 MB of it).
-python3 "$HTTP_TESTS_DIR/slow_get.py" "$HTTP_PORT" /firmware/IP542N/1.0/fw.bin "$TEST_DIR/download" \
+# A download that takes about 4 s (8 MiB at 2 MB/s through a 32 KB receive
+# buffer; the server's send buffer holds at most 4 MB of it, so the server
+# is writing for 2 s at least).
+python3 "$HTTP_TESTS_DIR/slow_get.py" "$HTTP_PORT" /firmware/IP542N/1.0/fw.bin "$TEST_DIR/download" --rate 2e6 \
   >"$TEST_DIR/download.status" 2>"$TEST_DIR/download.err" &
 download_pid=$!
 # An idle keep-alive connection: it has had its answer and waits for more.
