@@ -16,11 +16,26 @@ statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
     fail(db, "preparing SQL");
 }
 
-statement::statement(statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
-  other.stmt_ = nullptr;
+statement::statement(sqlite3* db, sqlite3_stmt* cached, bool* in_use) : db_(db), stmt_(cached), in_use_(in_use) {
+  *in_use_ = true;
 }
 
-statement::~statement() { sqlite3_finalize(stmt_); }
+statement::statement(statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
+  other.stmt_ = nullptr;
+  other.in_use_ = nullptr;
+}
+
+statement::~statement() {
+  if (in_use_) {
+    // Back to the cache, ready for the next use; a reset also ends any
+    // read it held open.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
 
 void statement::bind(int index, std::string_view text) {
   if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) != SQLITE_OK)
@@ -87,7 +102,23 @@ database::database(const std::string& path) : path_(path) {
   exec("PRAGMA synchronous = NORMAL");
 }
 
-database::~database() { sqlite3_close(db_); }
+database::~database() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
+
+statement database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                           nullptr) != SQLITE_OK)
+      fail(db_, "preparing SQL");
+    it = cache_.emplace(std::string(sql), cached_statement{stmt, false}).first;
+  }
+  if (it->second.in_use) return statement(db_, sql);
+  return statement(db_, it->second.stmt, &it->second.in_use);
+}
 
 void database::exec(std::string_view sql) {
   char* error = nullptr;

@@ -2,6 +2,7 @@
 // A thin RAII layer over the SQLite C API: a connection, prepared statements
 // and transactions. Errors become store_error with SQLite's message.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,9 @@ public:
 class statement {
 public:
   statement(sqlite3* db, std::string_view sql);
+  // Borrows a statement the database keeps prepared; `in_use` is the
+  // cache's flag, cleared again when this statement is done.
+  statement(sqlite3* db, sqlite3_stmt* cached, bool* in_use);
   statement(statement&& other) noexcept;
   statement& operator=(statement&&) = delete;
   statement(const statement&) = delete;
@@ -55,6 +59,7 @@ public:
 private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* in_use_ = nullptr;  // set for a borrowed (cached) statement
 };
 
 class database {
@@ -67,15 +72,23 @@ public:
   ~database();
 
   void exec(std::string_view sql);
-  statement prepare(std::string_view sql) { return statement(db_, sql); }
+  // Statements are prepared once per SQL text and reused: a request runs
+  // the same few queries, and preparing them was half its cost. A text that
+  // is already in use (a nested query) gets a fresh statement.
+  statement prepare(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   int changes() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 
 private:
+  struct cached_statement {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::map<std::string, cached_statement, std::less<>> cache_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolled back if destroyed before commit(), so an
