@@ -3,26 +3,30 @@
 #include "tftp/server.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <set>
-#include <spdlog/spdlog.h>
+#include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 #include "server/provisioning/request_path.hpp"
 #include "tftp/netascii.hpp"
@@ -60,8 +64,8 @@ constexpr std::size_t request_buffer_size = 65536;
 // What a transfer's socket can receive: ACK, ERROR, or junk. A client's
 // ERROR text longer than this is cut and counted as malformed.
 constexpr std::size_t reply_buffer_size = 1024;
-// sendmmsg takes at most this many datagrams per call; a window is sent in
-// as few calls as this allows.
+// Datagrams per sendmmsg call (the kernel takes up to 1024): a whole default
+// window in one system call, with its headers on the stack.
 constexpr std::size_t burst_size = 64;
 
 // What may go into a log line or an event's file column: a raw TFTP name is
@@ -136,7 +140,8 @@ public:
   std::size_t read(std::uint64_t offset, std::span<std::uint8_t> out) override {
     if (offset >= size_) return 0;
     const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size_ - offset));
-    if (wanted >= buffer_capacity) return pread_all(offset, out.first(wanted));
+    // Big blocks gain nothing from the buffer but a second copy.
+    if (wanted >= direct_threshold) return pread_all(offset, out.first(wanted));
     if (offset < buffer_offset_ || offset + wanted > buffer_offset_ + buffer_.size()) {
       buffer_.resize(buffer_capacity);
       const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_capacity, size_ - offset));
@@ -154,6 +159,7 @@ public:
 
 private:
   static constexpr std::size_t buffer_capacity = 64 * 1024;
+  static constexpr std::size_t direct_threshold = 16 * 1024;
 
   std::size_t pread_all(std::uint64_t offset, std::span<std::uint8_t> out) {
     std::size_t done = 0;
@@ -174,13 +180,17 @@ private:
 
 // ---- shared state -----------------------------------------------------------
 
+struct registration;
+
 // What the listener and the transfers share. Owned jointly, so a transfer
 // that outlives run_server (its socket was closed) still finds it.
 struct registry {
   provisioning::service& service;
   server_stats& stats;
-  server_limits limits;
-  std::set<udp::endpoint> peers;  // client transfer IDs being served now
+  // The transfers running now by client transfer ID. Usually one each; two
+  // when a client reuses its port for the next request while the last
+  // transfer is still reading its final ACK.
+  std::multimap<udp::endpoint, const registration*> peers;
 };
 
 // One transfer's socket and retransmission timer. The timer is a watchdog:
@@ -357,28 +367,50 @@ prepared_content prepare(const provisioning::answer& a, transfer_mode mode) {
 }
 
 // A transfer in the registry: made by the listener before it spawns the
-// transfer (so a repeated RRQ or one past max_transfers is caught even before
-// the coroutine first runs), and undone however the coroutine ends, including
-// destruction of a suspended frame when the io_context goes.
+// transfer, so a repeated RRQ or one past max_transfers is caught even before
+// the coroutine first runs.
 struct registration {
   std::shared_ptr<registry> reg;
   udp::endpoint peer;
+  bool heard = false;  // a packet from the client came to the transfer's port
   registration(std::shared_ptr<registry> r, udp::endpoint p) : reg(std::move(r)), peer(std::move(p)) {
-    reg->peers.insert(peer);
+    reg->peers.emplace(peer, this);
     ++reg->stats.active;
   }
+  // The registry is jointly owned, so this is safe however the frame ends,
+  // even when the io_context destroys it suspended at shutdown. The caller's
+  // counters may be gone by then, so `active` is not touched here.
   ~registration() {
-    reg->peers.erase(peer);
-    --reg->stats.active;
+    auto [first, last] = reg->peers.equal_range(peer);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == this) {
+        reg->peers.erase(it);
+        break;
+      }
+    }
   }
   registration(const registration&) = delete;
   registration& operator=(const registration&) = delete;
 };
 
+// An RRQ from a client transfer ID that has a transfer running is the same
+// request again (the client did not hear from us in time) while that transfer
+// has not heard from the client. Once it has, the client has moved on, and an
+// RRQ from the same port is its next request: it reused the port before we
+// read the last ACK of the previous one.
+bool is_repeated_request(const registry& reg, const udp::endpoint& peer) {
+  auto [first, last] = reg.peers.equal_range(peer);
+  for (auto it = first; it != last; ++it) {
+    if (!it->second->heard) return true;
+  }
+  return false;
+}
+
 // One read request, from the name check to the access log line.
-net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::socket socket, request req) {
-  const auto reg = registered->reg;
-  const auto peer = registered->peer;
+net::awaitable<void> serve_transfer(registration& registered, udp::socket socket, request req,
+                                    server_limits limits) {
+  const auto& reg = registered.reg;
+  const auto peer = registered.peer;
   auto& stats = reg->stats;
   auto& service = reg->service;
   auto io = std::make_shared<transfer_io>(std::move(socket), peer);
@@ -424,7 +456,7 @@ net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::s
       co_return;
     }
 
-    auto params = negotiate(req.options, content.source->size(), reg->limits);
+    auto params = negotiate(req.options, content.source->size(), limits);
     read_transfer transfer(std::move(params), std::move(content.source));
     std::array<std::uint8_t, reply_buffer_size> buffer{};
     udp::endpoint sender;
@@ -448,12 +480,17 @@ net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::s
           co_await pause.async_wait(as_tuple_awaitable);
         }
       }
+      transfer.recycle(step.send);
       if (step.arm_timer) arm(io, *step.arm_timer);
       if (step.end) break;
 
+      // The next window, read while the client works on this one.
+      transfer.read_ahead();
+
       if (io->timed_out) {
         io->timed_out = false;
-        pace.on_timeout();
+        // A lost OACK says nothing about the client's buffer; lost DATA may.
+        if (transfer.progress().bytes_sent > 0) pace.on_timeout();
         step = transfer.on_timeout();
         continue;
       }
@@ -477,6 +514,7 @@ net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::s
         ++stats.malformed;
         continue;
       }
+      registered.heard = true;
       step = transfer.on_packet(decoded.value());
       if (step.send.size() > 1) pace.on_window();
     }
@@ -512,6 +550,22 @@ net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::s
   }
 }
 
+// A transfer, and its end in the counters. Only a transfer that ends counts
+// down `active`: one destroyed suspended (the io_context went away after the
+// grace period) never reaches that line, so the caller's counters, which may
+// be gone by then, are never touched from a destructor.
+net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::socket socket, request req,
+                                server_limits limits) {
+  try {
+    co_await serve_transfer(*registered, std::move(socket), std::move(req), limits);
+  } catch (...) {
+    // serve_transfer handles std::exception itself; anything else ends here.
+    ++registered->reg->stats.failed;
+    spdlog::error("tftp: transfer to {} stopped by an unknown error", address_of(registered->peer));
+  }
+  --registered->reg->stats.active;
+}
+
 // Answers a request the listener refuses itself (no transfer port, no
 // name lookup), and logs it like any other.
 void refuse_at_listener(registry& reg, udp::socket& socket, const udp::endpoint& peer, const request& req,
@@ -528,85 +582,187 @@ void refuse_at_listener(registry& reg, udp::socket& socket, const udp::endpoint&
   reg.service.record(pr, a, status, 0, clock_type::duration::zero(), detail);
 }
 
+// ---- the listening socket -------------------------------------------------------
+
+// On a wildcard listener (0.0.0.0:69) the kernel says, for each request,
+// which local address the client sent it to (IP_PKTINFO, IPV6_RECVPKTINFO).
+// The transfer socket is bound to that address: a reply from another address
+// of a host with several would look like a stranger to the client.
+void ask_for_destination_addresses(udp::socket& socket, const udp::endpoint& local) {
+  if (!local.address().is_unspecified()) return;
+  const int on = 1;
+  // IP_PKTINFO on an IPv6 socket covers the IPv4 clients of a dual-stack one.
+  (void)::setsockopt(socket.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+  if (local.address().is_v6())
+    (void)::setsockopt(socket.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+}
+
+struct arrival {
+  std::size_t size = 0;
+  udp::endpoint peer;
+  net::ip::address local;  // where the client sent it: the reply comes from here
+};
+
+enum class receive_status { datagram, empty, error };
+
+// One datagram without blocking, with its destination address when the
+// kernel gives it.
+receive_status receive_request(udp::socket& socket, std::span<std::uint8_t> buffer, const udp::endpoint& bound,
+                               arrival& out) {
+  sockaddr_storage from{};
+  iovec data{buffer.data(), buffer.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))> control{};
+  msghdr message{};
+  message.msg_name = &from;
+  message.msg_namelen = sizeof from;
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control.data();
+  message.msg_controllen = control.size();
+  const auto n = ::recvmsg(socket.native_handle(), &message, MSG_DONTWAIT);
+  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? receive_status::empty : receive_status::error;
+  out.size = static_cast<std::size_t>(n);
+  const auto length = std::min<std::size_t>(message.msg_namelen, out.peer.capacity());
+  std::memcpy(out.peer.data(), &from, length);
+  out.peer.resize(length);
+  out.local = bound.address();
+  for (auto* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      // A broadcast or multicast request is answered from the address the
+      // kernel would route the reply from.
+      auto to = net::ip::address_v4(ntohl(info.ipi_addr.s_addr));
+      if (to.is_multicast() || to == net::ip::address_v4::broadcast())
+        to = net::ip::address_v4(ntohl(info.ipi_spec_dst.s_addr));
+      out.local = bound.address().is_v6() ? net::ip::address(net::ip::make_address_v6(net::ip::v4_mapped, to))
+                                          : net::ip::address(to);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      net::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), &info.ipi6_addr, bytes.size());
+      const net::ip::address_v6 to(bytes, info.ipi6_ifindex);
+      if (!to.is_multicast()) out.local = to.is_link_local() ? to : net::ip::address_v6(bytes);
+    }
+  }
+  return receive_status::datagram;
+}
+
+class listener {
+public:
+  listener(udp::socket& socket, provisioning::service& service, const server_options& options, server_stats& stats)
+      : socket_(socket), options_(options), stats_(stats),
+        reg_(std::make_shared<registry>(registry{service, stats, {}})) {}
+
+  void on_datagram(std::span<const std::uint8_t> d, const udp::endpoint& peer, const net::ip::address& local) {
+    auto decoded = decode(d);
+    if (!decoded) {
+      ++stats_.malformed;
+      // Something that starts like a request deserves an answer a real
+      // client can show; anything else is dropped without one, so the
+      // listener is no reflector for junk.
+      if (d.size() >= 2 && d[0] == 0 && (d[1] == 1 || d[1] == 2))
+        send_now(socket_, peer,
+                 error_packet(error_code::illegal_operation,
+                              "malformed request: " + std::string(to_string(decoded.error()))));
+      return;
+    }
+    auto* req = std::get_if<request>(&decoded.value());
+    if (req == nullptr) {
+      // An ACK or ERROR for a transfer that ended, sent to the wrong port.
+      ++stats_.stray;
+      return;
+    }
+    if (req->op == opcode::wrq) {
+      refuse_at_listener(*reg_, socket_, peer, *req, error_code::access_violation, "write requests are refused",
+                         status_not_allowed, "write request refused");
+      return;
+    }
+    if (is_repeated_request(*reg_, peer)) {
+      // The client repeated its RRQ before our first reply arrived; the
+      // running transfer answers it.
+      ++stats_.stray;
+      return;
+    }
+    if (stats_.active >= options_.max_transfers) {
+      refuse_at_listener(*reg_, socket_, peer, *req, error_code::not_defined, "server busy", status_busy,
+                         "server busy: max_transfers reached");
+      return;
+    }
+    // The transfer's own port (RFC 1350 §4), on the address the request came
+    // in on, so the reply leaves from where the client sent to.
+    udp::socket transfer_socket(socket_.get_executor());
+    boost::system::error_code ec;
+    transfer_socket.open(peer.protocol(), ec);
+    if (!ec) transfer_socket.bind(udp::endpoint(local, 0), ec);
+    if (ec) {
+      // Out of descriptors or ports: say so now rather than time out.
+      spdlog::warn("tftp: no transfer socket for {}: {}", address_of(peer), ec.message());
+      refuse_at_listener(*reg_, socket_, peer, *req, error_code::not_defined, "server busy", status_busy,
+                         "no transfer socket: " + ec.message());
+      return;
+    }
+    ++stats_.started;
+    auto registered = std::make_unique<registration>(reg_, peer);
+    // The limits as they are now: a reload changes them for new transfers.
+    net::co_spawn(socket_.get_executor(),
+                  serve_read(std::move(registered), std::move(transfer_socket), std::move(*req), options_.limits),
+                  [](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                      std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                      spdlog::error("tftp: transfer stopped by an error: {}", ex.what());
+                    }
+                  });
+  }
+
+private:
+  udp::socket& socket_;
+  const server_options& options_;
+  server_stats& stats_;
+  std::shared_ptr<registry> reg_;
+};
+
+// Requests handled per turn before other work gets the loop: a flood on the
+// listening port must not starve the transfers in flight.
+constexpr unsigned requests_per_turn = 64;
+
 }  // namespace
 
 net::awaitable<void> run_server(udp::socket& socket, provisioning::service& service, const server_options& options,
                                 server_stats& stats) {
-  auto reg = std::make_shared<registry>(registry{service, stats, options.limits, {}});
-  std::vector<std::uint8_t> buffer(request_buffer_size);
-  udp::endpoint peer;
   boost::system::error_code ec;
-  const auto local = socket.local_endpoint(ec);
+  const auto bound = socket.local_endpoint(ec);
   if (ec) co_return;  // not bound, or already closed
+  ask_for_destination_addresses(socket, bound);
+  listener requests(socket, service, options, stats);
+  std::vector<std::uint8_t> buffer(request_buffer_size);
+  arrival a;
 
   while (socket.is_open()) {
-    auto [rec, n] = co_await socket.async_receive_from(net::buffer(buffer), peer, as_tuple_awaitable);
-    if (rec == net::error::operation_aborted || rec == net::error::bad_descriptor || !socket.is_open()) break;
-    if (rec) continue;  // an ICMP error for an earlier reply; nothing to do with the next request
-
-    try {
-      auto decoded = decode(std::span(buffer.data(), n));
-      if (!decoded) {
-        ++stats.malformed;
-        // Something that starts like a request deserves an answer a real
-        // client can show; anything else is dropped without one, so the
-        // listener is no reflector for junk.
-        if (n >= 2 && buffer[0] == 0 && (buffer[1] == 1 || buffer[1] == 2))
-          send_now(socket, peer,
-                   error_packet(error_code::illegal_operation, "malformed request: " +
-                                                                   std::string(to_string(decoded.error()))));
-        continue;
+    // Readiness, then every datagram queued (the reactor is edge-triggered:
+    // what is left unread would not wake it again).
+    auto [wait_ec] = co_await socket.async_wait(udp::socket::wait_read, as_tuple_awaitable);
+    if (!socket.is_open() || wait_ec == net::error::operation_aborted || wait_ec == net::error::bad_descriptor) break;
+    for (unsigned handled = 0; socket.is_open(); ++handled) {
+      if (handled == requests_per_turn) {
+        co_await net::post(socket.get_executor(), net::use_awaitable);
+        handled = 0;
+        if (!socket.is_open()) break;
       }
-      auto* req = std::get_if<request>(&decoded.value());
-      if (req == nullptr) {
-        // An ACK or ERROR for a transfer that ended, sent to the wrong port.
-        ++stats.stray;
-        continue;
+      const auto status = receive_request(socket, buffer, bound, a);
+      if (status == receive_status::empty) break;
+      // An error is an ICMP report about an earlier reply: nothing to do.
+      if (status == receive_status::error) continue;
+      try {
+        requests.on_datagram(std::span(buffer.data(), a.size), a.peer, a.local);
+      } catch (const std::exception& e) {
+        // A request that makes the listener throw (the event store failed,
+        // an allocation) costs that request, not the listener.
+        spdlog::error("tftp: request from {} dropped: {}", address_of(a.peer), e.what());
       }
-      if (req->op == opcode::wrq) {
-        refuse_at_listener(*reg, socket, peer, *req, error_code::access_violation, "write requests are refused",
-                           status_not_allowed, "write request refused");
-        continue;
-      }
-      if (reg->peers.contains(peer)) {
-        // The client repeated its RRQ before our first reply arrived; the
-        // running transfer answers it.
-        ++stats.stray;
-        continue;
-      }
-      if (stats.active >= options.max_transfers) {
-        refuse_at_listener(*reg, socket, peer, *req, error_code::not_defined, "server busy", status_busy,
-                           "server busy: max_transfers reached");
-        continue;
-      }
-      // The transfer's own port (RFC 1350 §4), on the address the request
-      // came in on so the reply leaves from where the client sent to.
-      udp::socket transfer_socket(socket.get_executor());
-      boost::system::error_code open_ec;
-      transfer_socket.open(local.protocol(), open_ec);
-      if (!open_ec) transfer_socket.bind(udp::endpoint(local.address(), 0), open_ec);
-      if (open_ec) {
-        // Out of descriptors or ports: say so now rather than time out.
-        spdlog::warn("tftp: no transfer socket for {}: {}", address_of(peer), open_ec.message());
-        refuse_at_listener(*reg, socket, peer, *req, error_code::not_defined, "server busy", status_busy,
-                           "no transfer socket: " + open_ec.message());
-        continue;
-      }
-      ++stats.started;
-      auto registered = std::make_unique<registration>(reg, peer);
-      net::co_spawn(socket.get_executor(), serve_read(std::move(registered), std::move(transfer_socket), std::move(*req)),
-                    [](std::exception_ptr e) {
-                      if (!e) return;
-                      try {
-                        std::rethrow_exception(e);
-                      } catch (const std::exception& ex) {
-                        spdlog::error("tftp: transfer stopped by an error: {}", ex.what());
-                      }
-                    });
-    } catch (const std::exception& e) {
-      // A request that makes the listener throw (the event store failed, an
-      // allocation) costs that request, not the listener.
-      spdlog::error("tftp: request from {} dropped: {}", address_of(peer), e.what());
     }
   }
 }

@@ -14,7 +14,7 @@
 namespace provbox::tftp {
 
 struct server_options {
-  server_limits limits;               // from transfer.hpp (max blksize, max windowsize, default timeout, max retries)
+  server_limits limits;               // from transfer.hpp (max blksize, max windowsize, max window bytes, default timeout, max retries)
   std::size_t max_transfers = 512;    // concurrent transfers; excess requests get an ERROR (code 0 "server busy") instead of degrading everyone
 };
 
@@ -38,9 +38,10 @@ struct server_stats { std::uint64_t active = 0, started = 0, completed = 0, fail
 //
 // Transfers outlive the listening socket: closing it stops new requests
 // only, and `stats.active` falls to 0 as the transfers in flight end (each is
-// bounded by its timeout and retries). `service` and `stats` must outlive
-// every transfer, which may mean outliving the io_context: declare them
-// before it.
+// bounded by its timeout and retries). `options` is read at each request, so
+// changed limits apply to new transfers. `socket`, `service`, `options` and
+// `stats` must stay valid while the io_context runs; transfers that are still
+// suspended when it is destroyed touch none of them.
 boost::asio::awaitable<void> run_server(boost::asio::ip::udp::socket& socket, provisioning::service& service,
                                         const server_options& options, server_stats& stats);
 

@@ -179,23 +179,44 @@ action read_transfer::on_timeout() {
   return send_blocks(1);
 }
 
+bool read_transfer::build_block(std::uint64_t block, std::vector<std::uint8_t>& d) {
+  const auto offset = (block - 1) * params_.blksize;
+  const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(params_.blksize, size_ - offset));
+  // Built in place so the payload is read straight into the datagram; a
+  // recycled buffer of the same size is reused as it is, without zeroing.
+  if (d.empty() && !spare_.empty()) {
+    d = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  d.resize(4 + length);
+  d[0] = 0;
+  d[1] = static_cast<std::uint8_t>(opcode::data);
+  // The low 16 bits of the index: wire numbers roll over from 65535 to 0.
+  d[2] = static_cast<std::uint8_t>((block >> 8) & 0xff);
+  d[3] = static_cast<std::uint8_t>(block & 0xff);
+  return source_->read(offset, std::span(d).subspan(4)) == length;
+}
+
 action read_transfer::send_blocks(std::uint64_t count) {
   action a;
   const auto first = acked_ + 1;
   const auto last = std::min(acked_ + count, last_block_);
   a.send.reserve(static_cast<std::size_t>(last - first + 1));
   for (auto block = first; block <= last; ++block) {
-    const auto offset = (block - 1) * params_.blksize;
-    const auto length =
-        static_cast<std::size_t>(std::min<std::uint64_t>(params_.blksize, size_ - offset));
-    // Built in place so the payload is read straight into the datagram.
-    std::vector<std::uint8_t> d(4 + length);
-    d[0] = 0;
-    d[1] = static_cast<std::uint8_t>(opcode::data);
-    // The low 16 bits of the index: wire numbers roll over from 65535 to 0.
-    d[2] = static_cast<std::uint8_t>((block >> 8) & 0xff);
-    d[3] = static_cast<std::uint8_t>(block & 0xff);
-    if (source_->read(offset, std::span(d).subspan(4)) != length) {
+    std::vector<std::uint8_t> d;
+    // Blocks read ahead that this window no longer needs (it starts later)
+    // go back to the pool; the one it needs is taken as it is.
+    while (!ahead_.empty() && ahead_first_ < block) {
+      spare_.push_back(std::move(ahead_.front()));
+      ahead_.pop_front();
+      ++ahead_first_;
+    }
+    if (!ahead_.empty() && ahead_first_ == block) {
+      d = std::move(ahead_.front());
+      ahead_.pop_front();
+      ++ahead_first_;
+    } else if (!build_block(block, d)) {
+      const auto offset = (block - 1) * params_.blksize;
       return fail(transfer_outcome::read_failed,
                   "content source returned less than expected at offset " + std::to_string(offset),
                   error_code::not_defined, "Read error");
@@ -208,6 +229,26 @@ action read_transfer::send_blocks(std::uint64_t count) {
   return a;
 }
 
+void read_transfer::read_ahead() {
+  if (phase_ != phase::sending) return;
+  // The window an ACK of everything sent so far would call for.
+  const auto from = high_water_ + 1;
+  const auto to = std::min(high_water_ + params_.windowsize, last_block_);
+  if (from > to) return;
+  if (ahead_.empty() || ahead_first_ + ahead_.size() < from) {
+    for (auto& d : ahead_) spare_.push_back(std::move(d));
+    ahead_.clear();
+    ahead_first_ = from;
+  }
+  while (ahead_first_ + ahead_.size() <= to) {
+    std::vector<std::uint8_t> d;
+    // A read that fails here is left to fail again where it counts, when
+    // the block is due.
+    if (!build_block(ahead_first_ + ahead_.size(), d)) return;
+    ahead_.push_back(std::move(d));
+  }
+}
+
 action read_transfer::fail(transfer_outcome outcome, std::string reason,
                            std::optional<error_code> tell_client, std::string_view message) {
   phase_ = phase::done;
@@ -215,6 +256,15 @@ action read_transfer::fail(transfer_outcome outcome, std::string reason,
   if (tell_client) a.send.push_back(error_packet(*tell_client, message));
   a.end = transfer_end{outcome, std::move(reason)};
   return a;
+}
+
+void read_transfer::recycle(std::vector<std::vector<std::uint8_t>>& sent) {
+  // At most a window's worth is kept: that is all one action ever needs.
+  for (auto& d : sent) {
+    if (spare_.size() >= params_.windowsize) break;
+    spare_.push_back(std::move(d));
+  }
+  sent.clear();
 }
 
 transfer_progress read_transfer::progress() const {

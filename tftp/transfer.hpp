@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -151,6 +152,19 @@ public:
   action on_packet(const packet& p);
   action on_timeout();
 
+  // Hands back the datagrams of an action once they are sent (and leaves
+  // `sent` empty), so later windows are built in the same buffers: no
+  // allocation and no zero-filling of a 64 KB block per DATA. Optional;
+  // without it every datagram is a new vector.
+  void recycle(std::vector<std::vector<std::uint8_t>>& sent);
+
+  // Builds the DATA of the window that comes next if everything sent so far
+  // is acknowledged, now, while the client is busy with this one: the ACK is
+  // then answered without waiting for a read and a copy of the payload (as
+  // tftpd-hpa reads ahead). Call it after carrying out an action, before
+  // waiting; it changes nothing the client can see. Optional.
+  void read_ahead();
+
   bool finished() const { return phase_ == phase::done; }
   transfer_progress progress() const;
   const transfer_params& params() const { return params_; }
@@ -160,6 +174,9 @@ private:
 
   // DATA for up to `count` blocks from the first unacknowledged one.
   action send_blocks(std::uint64_t count);
+  // One DATA datagram into `d` (a pool buffer if `d` is empty); false if the
+  // source came up short.
+  bool build_block(std::uint64_t block, std::vector<std::uint8_t>& d);
   action on_ack(std::uint16_t block);
   // Ends the transfer; with `tell_client`, sends that ERROR first (an empty
   // message means the RFC's text for the code).
@@ -176,6 +193,9 @@ private:
   std::uint64_t retransmissions_ = 0;
   std::uint64_t timeouts_ = 0;
   phase phase_ = phase::idle;
+  std::vector<std::vector<std::uint8_t>> spare_;  // see recycle()
+  std::deque<std::vector<std::uint8_t>> ahead_;   // see read_ahead(): blocks ahead_first_...
+  std::uint64_t ahead_first_ = 0;
 };
 
 }  // namespace provbox::tftp

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -566,6 +567,134 @@ TEST(ReadTransfer, ProgressNeverCountsMoreThanTheFile) {
   run_to_end(t);
   EXPECT_EQ(t.progress().bytes_sent, 700u);
   EXPECT_EQ(t.progress().bytes_acked, 700u);
+}
+
+TEST(ReadTransfer, RecycledDatagramsAreReusedForTheNextWindow) {
+  const auto file = content(5 * 512 + 10);
+  auto t = make_transfer(file, windowed(2));
+  t.start();
+  auto a = t.on_packet(ack{0});
+  ASSERT_EQ(a.send.size(), 2u);
+  const std::vector<const std::uint8_t*> buffers = {a.send[0].data(), a.send[1].data()};
+  t.recycle(a.send);
+  EXPECT_TRUE(a.send.empty());
+  const auto b = t.on_packet(ack{2});
+  ASSERT_EQ(b.send.size(), 2u);
+  for (const auto& d : b.send) EXPECT_NE(std::find(buffers.begin(), buffers.end(), d.data()), buffers.end());
+  EXPECT_EQ(b.send[0], data_wire(3, slice(file, 1024, 512)));
+  EXPECT_EQ(b.send[1], data_wire(4, slice(file, 1536, 512)));
+}
+
+TEST(ReadTransfer, RecycledBuffersOfAnotherSizeStillMakeExactDatagrams) {
+  const auto file = content(3 * 512 + 10);
+  auto t = make_transfer(file, lockstep());
+  auto a = t.start();
+  std::vector<std::vector<std::uint8_t>> odd = {bytes(3, 0xee), bytes(900, 0xdd)};
+  t.recycle(odd);
+  t.recycle(a.send);
+  EXPECT_EQ(t.on_packet(ack{1}).send.at(0), data_wire(2, slice(file, 512, 512)));
+  auto last = t.on_packet(ack{2});
+  last = t.on_packet(ack{3});
+  EXPECT_EQ(last.send.at(0), data_wire(4, slice(file, 1536, 10)));
+}
+
+// A memory source that counts its reads, and can be told to come up short
+// from some offset on.
+class counting_source final : public content_source {
+public:
+  counting_source(bytes b, int& reads, std::uint64_t short_from = ~std::uint64_t{0})
+      : inner_(std::move(b)), reads_(reads), short_from_(short_from) {}
+  std::uint64_t size() const override { return inner_.size(); }
+  std::size_t read(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    ++reads_;
+    if (offset >= short_from_) return 0;
+    return inner_.read(offset, out);
+  }
+
+private:
+  memory_source inner_;
+  int& reads_;
+  std::uint64_t short_from_;
+};
+
+TEST(ReadTransfer, ReadAheadBuildsTheNextWindowSoTheAckNeedsNoRead) {
+  const auto file = content(20 * 512);
+  int reads = 0;
+  read_transfer t(windowed(4), std::make_unique<counting_source>(file, reads));
+  t.start();
+  auto a = t.on_packet(ack{0});  // 1-4
+  EXPECT_EQ(reads, 4);
+  t.recycle(a.send);
+  t.read_ahead();                // 5-8
+  EXPECT_EQ(reads, 8);
+  t.read_ahead();                // already there
+  EXPECT_EQ(reads, 8);
+  const auto b = t.on_packet(ack{4});
+  EXPECT_EQ(reads, 8);
+  ASSERT_EQ(blocks_of(b), (std::vector<std::uint16_t>{5, 6, 7, 8}));
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(b.send[i], data_wire(static_cast<std::uint16_t>(5 + i), slice(file, (4 + i) * 512, 512)));
+  EXPECT_EQ(t.progress().bytes_sent, 8u * 512) << "reading ahead is not sending";
+  EXPECT_EQ(t.progress().retransmissions, 0u);
+}
+
+TEST(ReadTransfer, AWindowStartingBeforeTheReadAheadReadsOnlyWhatIsMissing) {
+  const auto file = content(20 * 512);
+  int reads = 0;
+  read_transfer t(windowed(4), std::make_unique<counting_source>(file, reads));
+  t.start();
+  t.on_packet(ack{0});  // 1-4
+  t.read_ahead();       // 5-8
+  reads = 0;
+  const auto a = t.on_packet(ack{2});  // 3-6: 3 and 4 read again, 5 and 6 ready
+  EXPECT_EQ(reads, 2);
+  ASSERT_EQ(blocks_of(a), (std::vector<std::uint16_t>{3, 4, 5, 6}));
+  EXPECT_EQ(a.send[2], data_wire(5, slice(file, 4 * 512, 512)));
+  EXPECT_EQ(a.send[3], data_wire(6, slice(file, 5 * 512, 512)));
+  const auto b = t.on_packet(ack{6});  // 7-10: 7 and 8 ready
+  EXPECT_EQ(reads, 4);
+  ASSERT_EQ(blocks_of(b), (std::vector<std::uint16_t>{7, 8, 9, 10}));
+  EXPECT_EQ(b.send[0], data_wire(7, slice(file, 6 * 512, 512)));
+}
+
+TEST(ReadTransfer, AReadAheadThatComesUpShortFailsOnlyWhenTheBlockIsDue) {
+  const auto file = content(6 * 512 + 10);  // blocks 1-7
+  int reads = 0;
+  read_transfer t(windowed(4), std::make_unique<counting_source>(file, reads, 5 * 512));
+  t.start();
+  t.on_packet(ack{0});  // 1-4
+  t.read_ahead();       // 5, then 6 comes up short: no error yet
+  EXPECT_FALSE(t.finished());
+  const auto a = t.on_packet(ack{4});
+  ASSERT_TRUE(a.end);
+  EXPECT_EQ(a.end->outcome, transfer_outcome::read_failed);
+}
+
+TEST(ReadTransfer, ReadAheadCompletesTheWholeFileUnchanged) {
+  // The run_to_end client with read_ahead between every step, across the
+  // rollover, with windows that do not divide the file.
+  const auto file = content(70000 * 8 + 5);
+  auto t = make_transfer(file, windowed(7, 8));
+  auto a = t.start();
+  a = t.on_packet(ack{0});
+  bytes received;
+  std::uint64_t next = 1;
+  while (!a.end) {
+    std::uint16_t last_block = 0;
+    for (const auto& d : a.send) {
+      const auto r = decode(d);
+      ASSERT_TRUE(r.ok());
+      const auto& payload = std::get<data>(r.value()).payload;
+      ASSERT_EQ(std::get<data>(r.value()).block, static_cast<std::uint16_t>(next));
+      received.insert(received.end(), payload.begin(), payload.end());
+      last_block = std::get<data>(r.value()).block;
+      ++next;
+    }
+    t.recycle(a.send);
+    t.read_ahead();
+    a = t.on_packet(ack{last_block});
+  }
+  EXPECT_TRUE(a.end->ok());
+  EXPECT_EQ(received, file);
 }
 
 TEST(ReadTransfer, SharedMemorySourceServesManyTransfers) {
