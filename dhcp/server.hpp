@@ -32,7 +32,7 @@ struct server_options {
     // ACKs, for at most 5 ms more before an ACK leaves. On the benchmark VM
     // this cut the server's CPU per DORA by half against 0 (commit as soon
     // as the previous commit ended), where fsyncs and thread switches
-    // dominated. See docs/benchmarks-dhcp.md.
+    // dominated. See docs/benchmarks.md.
     std::chrono::microseconds commit_interval{5000};
     // Ports, replaceable for unprivileged in-process tests only.
     std::uint16_t relay_port = server_port;   // where relayed replies go (RFC 2131 §4.1: 67)
