@@ -69,7 +69,7 @@ pb init --demo >/dev/null
 HP=$(free_port)
 HS=$(free_port)
 TP=$(free_udp_port)
-pb serve --http "127.0.0.1:$HP" --https "127.0.0.1:$HS" --tftp "127.0.0.1:$TP" --admin off \
+"$PROVBOX" --data-dir "$TEST_DIR/data" serve --http "127.0.0.1:$HP" --https "127.0.0.1:$HS" --tftp "127.0.0.1:$TP" --admin off \
   >serve.log 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$HP/" && break; sleep 0.1; done
