@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "server/provisioning/json_text.hpp"
 #include "server/profile/cipher.hpp"
 #include "server/profile/macro.hpp"
 #include "tftp/packet.hpp"
@@ -152,26 +153,10 @@ std::string colon_mac(const std::string& ma) {
   return out;
 }
 
+// The escaped text without its quotes (the report writes its own).
 std::string json_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
+  const auto quoted = provbox::provisioning::json_string(s);
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 void log(const device& d, const std::string& what) {
