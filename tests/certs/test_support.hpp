@@ -4,38 +4,23 @@
 // common names, no MAC, expired, another CA), signed with any key.
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "certs/openssl_handles.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace provbox::certs::test_support {
 
 using namespace detail;
 
-class temp_folder {
+class temp_folder : public provbox::test_support::temp_folder {
 public:
-  temp_folder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "provbox-certs-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-  ~temp_folder() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
+  temp_folder() : provbox::test_support::temp_folder("provbox-certs-test") {}
 };
 
 inline x509_ptr parse_certificate(std::string_view pem) {

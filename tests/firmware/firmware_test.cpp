@@ -12,6 +12,7 @@
 #include <string>
 
 #include "store/inventory.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace provbox::store {
 namespace {
@@ -51,9 +52,6 @@ std::string read_all(const fs::path& path) {
 class firmware_test : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "provbox-firmware-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
     data_dir_ = root_ / "data";
     inventory_ = std::make_unique<inventory>((root_ / "provbox.db").string());
     inventory_->add_model({"G502N", "G502N.conf", {"fv$(MAU).conf"}, "", 0});
@@ -61,7 +59,6 @@ protected:
   }
   void TearDown() override {
     inventory_.reset();
-    fs::remove_all(root_);
   }
 
   database& db() { return inventory_->db(); }
@@ -96,7 +93,8 @@ protected:
     return files;
   }
 
-  fs::path root_;
+  provbox::test_support::temp_folder folder_{"provbox-firmware"};
+  const fs::path& root_ = folder_.path();
   fs::path data_dir_;
   std::unique_ptr<inventory> inventory_;
 };

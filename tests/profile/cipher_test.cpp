@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/temp_folder.hpp"
+
 namespace provbox::profile {
 namespace {
 
@@ -290,18 +292,9 @@ class CipherOpensslInterop : public ::testing::Test {
 protected:
   void SetUp() override {
     if (!fs::exists(openssl_path)) GTEST_SKIP() << openssl_path << " not installed";
-    std::string pattern = (fs::temp_directory_path() / "provbox-cipher-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      fs::remove_all(dir_, ignored);
-    }
   }
 
-  fs::path file(const std::string& name) const { return dir_ / name; }
+  fs::path file(const std::string& name) const { return dir_.path() / name; }
 
   // Runs `openssl enc ...`; the passphrase goes either through a file or on
   // the command line with -k, quoted for the shell.
@@ -325,7 +318,7 @@ protected:
     return "-in " + shell_quote(file(in).string()) + " -out " + shell_quote(file(out).string());
   }
 
-  fs::path dir_;
+  provbox::test_support::temp_folder dir_{"provbox-cipher"};
 };
 
 const std::vector<std::string>& interop_payloads() {

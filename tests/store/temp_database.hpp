@@ -1,40 +1,24 @@
 #pragma once
-// Test helpers for store tests: a fresh folder per test (mkdtemp, removed
-// afterwards) and a dump of every table, to prove a failed change left the
-// database exactly as it was.
+// Test helpers for store tests: a fresh folder per test and a dump of every
+// table, to prove a failed change left the database exactly as it was.
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "store/database.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace provbox::store::test_support {
 
-class temp_folder {
+// A folder per test, named after the store tests.
+class temp_folder : public provbox::test_support::temp_folder {
 public:
-  temp_folder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "provbox-store-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-  ~temp_folder() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
-private:
-  std::filesystem::path path_;
+  temp_folder() : provbox::test_support::temp_folder("provbox-store-test") {}
 };
 
 // Runs a query through the C API and returns every row, each column rendered
