@@ -443,8 +443,14 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
     a = service.resolve(pr);
     if (a.kind == provisioning::answer_kind::refusal) {
       // The reason names devices and addresses: it goes to the log, and the
-      // client gets the RFC's words only.
-      refuse(a.status == 403 ? error_code::access_violation : error_code::file_not_found, {}, a.status, {});
+      // client gets the RFC's words only. A leading '/' is the root of what
+      // provbox serves (SPA-style devices ask for "/IP542N.conf"); an absolute
+      // name that is none of those is someone reaching for the filesystem
+      // (/etc/passwd), and RFC 1350 calls that an access violation, not a
+      // missing file.
+      const bool absolute = req.filename.starts_with('/');
+      refuse(a.status == 403 || absolute ? error_code::access_violation : error_code::file_not_found, {},
+             a.status, {});
       co_return;
     }
     auto content = prepare(a, req.mode);

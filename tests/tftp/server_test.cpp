@@ -404,15 +404,22 @@ TEST_F(TftpServer, TraversalAndBadNamesAreRefusedWithError2) {
   EXPECT_EQ(stats_.refused, 5u);
 }
 
-TEST_F(TftpServer, AnAbsoluteNameIsLookedUpInTheInventoryNeverOnDisk) {
+TEST_F(TftpServer, AnAbsoluteNameIsServedFromTheInventoryAndNeverFromDisk) {
   // A leading '/' is the root of what provbox serves (SPA-style devices send
-  // "/name"), so /etc/passwd is simply a name the inventory does not have.
+  // "/name"); an absolute name the inventory does not have is an access
+  // violation (error 2), as the RFC says of absolute paths.
   start_server();
-  const auto r = get({.name = "/etc/passwd"});
-  ASSERT_TRUE(r.error_reply);
-  EXPECT_EQ(r.error_reply->code, error_code::file_not_found);
+  for (const std::string name : {"/etc/passwd", "/nothing-here.cfg", "//IP542N.conf"}) {
+    const auto r = get({.name = name});
+    ASSERT_TRUE(r.error_reply) << name;
+    EXPECT_EQ(r.error_reply->code, error_code::access_violation) << name;
+    EXPECT_TRUE(r.body.empty()) << name;
+  }
   const auto ok = get({.name = "/IP542N.conf"});
   EXPECT_TRUE(ok.completed);
+  const auto relative = get({.name = "IP542N.conf"});
+  EXPECT_TRUE(relative.completed);
+  EXPECT_EQ(ok.body, relative.body);
 }
 
 TEST_F(TftpServer, UnknownFileIsError1AndRecordedAs404) {

@@ -217,13 +217,13 @@ for name in ../etc/passwd firmware/../../etc/passwd 'a\b.conf'; do
 done
 out=$(hpa_error get /etc/passwd)
 # A leading '/' is the root of what provbox serves (SPA-style devices ask for
-# /name), so this is a name the inventory does not have: ERROR 1.
-[[ $out == *"Error code 1"* ]] || fail "/etc/passwd must get ERROR 1" "tftp said: $out"
+# /name); an absolute name it does not serve is an access violation: ERROR 2.
+[[ $out == *"Error code 2"* ]] || fail "/etc/passwd must get ERROR 2" "tftp said: $out"
 [[ ! -s out.tmp ]] || ! grep -q root: out.tmp || fail "/etc/passwd was served"
 timeout 30 atftp -g -r ../etc/passwd -l trav.tmp 127.0.0.1 "$PORT" >atftp.out 2>&1 &&
   fail "atftp ../etc/passwd succeeded"
 grep -q "error" atftp.out || fail "atftp ../etc/passwd: no error reported" "$(cat atftp.out)"
-pass "traversal (../etc/passwd, firmware/../../etc/passwd, a\\b.conf) gets ERROR 2; /etc/passwd is not served"
+pass "traversal (../etc/passwd, firmware/../../etc/passwd, a\\b.conf, /etc/passwd) gets ERROR 2"
 
 out=$(hpa_error get no-such-file.cfg)
 [[ $out == *"Error code 1"* ]] || fail "an unknown file must get ERROR 1" "tftp said: $out"
