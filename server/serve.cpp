@@ -1,6 +1,7 @@
 #include "server/serve.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -14,12 +15,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "certs/authority.hpp"
@@ -57,11 +61,33 @@ public:
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
+// stdout written through stdio's buffer and flushed by the logger's policy
+// (below). spdlog's stdout sink calls fflush after every line: one write(2)
+// per request.
+class buffered_stdout_sink final : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
 void set_up_logging(const config& c) {
-  auto logger = std::make_shared<spdlog::logger>("provbox", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  // A terminal gets every line at once; a file, pipe or journal gets them
+  // in batches.
+  spdlog::sink_ptr sink;
+  if (::isatty(STDOUT_FILENO)) sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  else sink = std::make_shared<buffered_stdout_sink>();
+  auto logger = std::make_shared<spdlog::logger>("provbox", std::move(sink));
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(c.log.level));
-  spdlog::flush_on(spdlog::level::info);
+  // Not a write per access line: request lines are flushed with the device
+  // events a few ms after they are logged (serve() below), warnings and
+  // errors at once, anything else within a second.
+  spdlog::flush_on(spdlog::level::warn);
+  spdlog::flush_every(std::chrono::seconds(1));
   if (c.log.format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<json_message_flag>('*').set_pattern(
@@ -96,6 +122,27 @@ std::unique_ptr<net::ip::udp::socket> open_udp(net::io_context& io, const listen
   if (ec) throw std::runtime_error(std::string("cannot listen for ") + name + " on " + where.to_string() + ": " +
                                    ec.message());
   return socket;
+}
+
+// Every HTTP connection and every TFTP transfer holds a descriptor. The
+// default limits (max_connections 2048, max_transfers 512) are above the
+// usual soft limit of 1024 open files, past which accept() fails and a
+// building of devices powering on at once would see refusals the operator
+// never configured. Raise the soft limit to the hard one (what the operator
+// or systemd's LimitNOFILE allows); an infinite hard limit is capped, since
+// the kernel refuses more than its nr_open.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return;
+  const auto before = limit.rlim_cur;
+  limit.rlim_cur = wanted;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    spdlog::info("open files limit raised from {} to {}", before, wanted);
+  else
+    spdlog::warn("open files limit stays at {} (cannot raise it to {}): connections beyond it are refused", before,
+                 wanted);
 }
 
 void tftp_metrics(std::ostringstream& out, const tftp::server_stats& t) {
@@ -144,6 +191,24 @@ std::string metrics_text(const provisioning::service_metrics& m, const http::ser
          "# TYPE provbox_inventory_revision gauge\n"
       << "provbox_inventory_revision " << revision << '\n';
   return out.str();
+}
+
+// The shortest time between two writes of device events: a few ms, so
+// `provbox device show` is barely behind, and under load one commit carries
+// many requests.
+constexpr auto event_flush_delay = std::chrono::milliseconds(5);
+
+void event_metrics(std::ostringstream& out, const store::event_buffer_stats& e) {
+  out << "# HELP provbox_device_events_dropped_total Device events lost because the queue was full "
+         "(the database refused writes for a while).\n"
+         "# TYPE provbox_device_events_dropped_total counter\n"
+      << "provbox_device_events_dropped_total " << e.dropped << '\n'
+      << "# HELP provbox_device_events_written_total Device events written to the event log.\n"
+         "# TYPE provbox_device_events_written_total counter\n"
+      << "provbox_device_events_written_total " << e.written << '\n'
+      << "# HELP provbox_device_events_queued Device events waiting to be written.\n"
+         "# TYPE provbox_device_events_queued gauge\n"
+      << "provbox_device_events_queued " << e.pending << '\n';
 }
 
 void log_session_error(const char* what, std::exception_ptr e) {
@@ -224,7 +289,8 @@ void dhcp_metrics(std::ostringstream& out, const dhcp::server_stats& d, std::siz
       << "provbox_dhcp_leases " << leases << '\n';
 }
 
-std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inventory& inventory) {
+std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inventory& inventory,
+                                                   provisioning::service& service) {
   auto authority = certs::authority::load_or_create(c.data_dir);
   if (authority.created()) spdlog::info("created the device CA in {}", authority.certificate_file().string());
   certs::server_certificate_files server_files;
@@ -244,7 +310,9 @@ std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inve
   certs::configure_server_tls(
       tls->native_handle(),
       {server_files.certificate_file, server_files.key_file, authority.certificate_file(), c.tls.legacy},
-      [&inventory](std::string_view serial) { return store::certificates(inventory.db()).is_acceptable(serial); });
+      // From the service's in-memory snapshot, which reloads when the
+      // revision moves: a revocation still counts from the next handshake.
+      [&service](std::string_view serial) { return service.certificate_acceptable(serial); });
   return tls;
 }
 
@@ -281,6 +349,7 @@ void apply_reload(const config& old_config, const config& fresh, http::server_st
 int serve(const config& initial, const std::function<config()>& reload) {
   config c = initial;
   set_up_logging(c);
+  raise_open_files_limit();
   try {
     std::filesystem::create_directories(c.data_dir);
     net::io_context io(1);
@@ -305,6 +374,32 @@ int serve(const config& initial, const std::function<config()>& reload) {
 
     store::inventory inventory(c.database_path());
     provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
+    // Device events (and access log lines) are written in batches, at most
+    // one transaction per event_flush_delay: a commit per request cost as
+    // much as the rest of the request. An event after a quiet spell is
+    // written at once, so a lone request is in `device show` as soon as it
+    // was answered. Shutdown writes what is left.
+    net::steady_timer event_flush_timer(io);
+    bool event_flush_armed = false;
+    auto last_event_flush = std::chrono::steady_clock::time_point{};
+    auto write_events_and_log = [&] {
+      last_event_flush = std::chrono::steady_clock::now();
+      service.flush_events();
+      spdlog::default_logger()->flush();
+    };
+    service.set_event_flush_scheduler([&] {
+      if (event_flush_armed) return;
+      if (std::chrono::steady_clock::now() - last_event_flush >= event_flush_delay) {
+        write_events_and_log();
+        return;
+      }
+      event_flush_armed = true;
+      event_flush_timer.expires_at(last_event_flush + event_flush_delay);
+      event_flush_timer.async_wait([&](const boost::system::error_code& ec) {
+        event_flush_armed = false;
+        if (!ec) write_events_and_log();
+      });
+    });
     tftp::server_stats tftp_stats;
     tftp::server_options tftp_options;
     apply_tftp_limits(c, tftp_options);
@@ -321,13 +416,16 @@ int serve(const config& initial, const std::function<config()>& reload) {
     state.metrics_text = [&] {
       std::ostringstream dhcp_part;
       if (dhcp_leases) dhcp_metrics(dhcp_part, dhcp_stats, dhcp_leases->size());
-      return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()) + dhcp_part.str();
+      std::ostringstream events_part;
+      event_metrics(events_part, service.event_stats());
+      return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()) + events_part.str() +
+             dhcp_part.str();
     };
 
     // TLS: the device CA signs the server's certificate and is the only
     // anchor client certificates may chain to.
     std::unique_ptr<net::ssl::context> tls;
-    if (https_acceptor) tls = make_tls_context(c, inventory);
+    if (https_acceptor) tls = make_tls_context(c, inventory, service);
 
     if (http_acceptor)
       net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
@@ -434,8 +532,12 @@ int serve(const config& initial, const std::function<config()>& reload) {
       }
     }
     notify_systemd("READY=1");
+    spdlog::default_logger()->flush();
     io.run();
+    service.set_event_flush_scheduler(nullptr);
+    service.flush_events();
     spdlog::info("stopped");
+    spdlog::default_logger()->flush();
     return 0;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -132,6 +132,13 @@ void database::exec(std::string_view sql) {
 
 std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int database::changes() const { return sqlite3_changes(db_); }
+std::int64_t database::total_changes() const { return sqlite3_total_changes64(db_); }
+
+std::int64_t database::data_version() {
+  auto stmt = prepare("PRAGMA data_version");
+  if (!stmt.step()) fail(db_, "reading the data version");
+  return stmt.integer(0);
+}
 
 transaction::transaction(database& db, kind k) : db_(db) {
   if (sqlite3_get_autocommit(db_.handle()) == 0) {

@@ -78,6 +78,13 @@ public:
   statement prepare(std::string_view sql);
   std::int64_t last_insert_rowid() const;
   int changes() const;
+  // Rows this connection changed since it opened; moves with our own writes.
+  std::int64_t total_changes() const;
+  // PRAGMA data_version: moves when another connection (the CLI, another
+  // process) committed since this one last looked; our own commits leave it.
+  // Together with total_changes it tells "anything may have changed" for the
+  // price of one statement step and no page reads.
+  std::int64_t data_version();
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 

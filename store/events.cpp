@@ -42,8 +42,20 @@ std::string utc_now_iso8601() {
 event_log::event_log(database& db, std::size_t keep_per_device) : db_(db), keep_(keep_per_device) {}
 
 void event_log::record(event e) {
-  if (e.at.empty()) e.at = utc_now_iso8601();
   transaction tx(db_);
+  insert(e);
+  tx.commit();
+}
+
+void event_log::record_all(std::vector<event>& events) {
+  if (events.empty()) return;
+  transaction tx(db_);
+  for (auto& e : events) insert(e);
+  tx.commit();
+}
+
+void event_log::insert(event& e) {
+  if (e.at.empty()) e.at = utc_now_iso8601();
   auto insert = db_.prepare(
       "INSERT INTO events (at, mac, transport, peer, file, dbase_version, status, bytes, detail) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -64,7 +76,6 @@ void event_log::record(event e) {
         .bind_all(e.mac, static_cast<std::int64_t>(keep_))
         .run();
   }
-  tx.commit();
 }
 
 std::vector<event> event_log::recent(const std::string& mac, std::size_t limit) {

@@ -39,18 +39,53 @@ std::optional<profile::mac_address> mac_in_user_agent(std::string_view ua) {
 }
 
 service::service(store::inventory& inventory, service_options options)
-    : inventory_(inventory), options_(std::move(options)), events_(inventory.db(), options_.events_per_device) {}
+    : inventory_(inventory),
+      options_(std::move(options)),
+      events_(inventory.db(), options_.events_per_device),
+      event_buffer_(events_) {}
+
+service::~service() {
+  // Graceful shutdown ends here: what was answered is also on record.
+  try {
+    event_buffer_.flush();
+  } catch (...) {
+  }
+}
 
 void service::refresh_if_changed() {
-  // One cheap read per request. Any change to the inventory, by this process
-  // or by the CLI in another, moves the revision: then drop every cached
-  // file and re-read the models.
-  const auto revision = inventory_.revision();
-  if (revision == seen_revision_) return;
-  models_.clear();
-  for (auto& m : inventory_.list_models()) models_.push_back({m.name, m.config_file, std::move(m.patterns)});
+  // Any change to the inventory, by this process or by the CLI in another,
+  // moves the revision: then reload the snapshot and drop every cached
+  // file. Reading the revision is a read transaction; data_version (another
+  // connection committed) and total_changes (this one did) tell for less
+  // whether it can have moved, and are exact, so the next request after a
+  // CLI change always sees it.
+  auto& db = inventory_.db();
+  const auto data_version = db.data_version();
+  const auto total_changes = db.total_changes();
+  if (snapshot_ && data_version == seen_data_version_ && total_changes == seen_total_changes_) return;
+  seen_data_version_ = data_version;
+  seen_total_changes_ = total_changes;
+  if (snapshot_ && inventory_.revision() == snapshot_->revision()) return;
+  snapshot_ = store::inventory_snapshot::load(inventory_);
   cache_.clear();
-  seen_revision_ = revision;
+}
+
+bool service::certificate_acceptable(std::string_view serial) {
+  refresh_if_changed();
+  return snapshot_->is_acceptable_certificate(serial);
+}
+
+void service::flush_events() {
+  if (event_buffer_.flush()) {
+    if (event_writes_failing_) spdlog::info("device events are written again");
+    event_writes_failing_ = false;
+    return;
+  }
+  // A busy or full disk must not stop provisioning: the events stay queued
+  // (bounded) and the access log still has every request.
+  if (!event_writes_failing_) spdlog::warn("cannot write device events now; keeping them queued and retrying");
+  event_writes_failing_ = true;
+  if (schedule_flush_) schedule_flush_();
 }
 
 answer service::refuse(int status, std::string reason, std::optional<profile::mac_address> device) {
@@ -63,7 +98,7 @@ answer service::refuse(int status, std::string reason, std::optional<profile::ma
 }
 
 std::optional<profile::mac_address> service::device_at_address(const std::string& address) {
-  if (auto device = inventory_.find_device_by_address(address)) return device->mac;
+  if (const auto* device = snapshot_->find_device_by_address(address)) return device->mac;
   // An address provbox's DHCP server leased: the device with that MAC.
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
@@ -72,7 +107,7 @@ std::optional<profile::mac_address> service::device_at_address(const std::string
 }
 
 answer service::profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model) {
-  auto device = inventory_.find_device(mac);
+  const auto* device = find_device(mac);
   if (!device) return refuse(404, "unknown device " + mac.colon_lower(), mac);
   if (device->model != via_model)
     return refuse(404, "device " + mac.colon_lower() + " is model " + device->model + ", not " + via_model, mac);
@@ -114,17 +149,16 @@ answer service::profile_for(const request& r, const profile::mac_address& mac, c
 }
 
 std::optional<answer> service::try_firmware(const request& r) {
-  auto& db = inventory_.db();
-  auto image = store::find_firmware_by_path(db, r.path);
-  std::optional<store::device_record> device;
-  if (r.client_identity) device = inventory_.find_device(*r.client_identity);
+  auto image = snapshot_->find_firmware_by_path(r.path);
+  const store::device_record* device = nullptr;
+  if (r.client_identity) device = find_device(*r.client_identity);
   if (!image) {
     // A bare name (`tftp://SERVER/IP542N.bin`): the asking device's model
     // decides which image it is. A certificate names the device: then the
     // address of another one must not stand in for it.
-    if (!device && !r.client_identity) device = inventory_.find_device_by_address(r.peer_address);
+    if (!device && !r.client_identity) device = snapshot_->find_device_by_address(r.peer_address);
     if (!device) return std::nullopt;
-    image = store::find_firmware_by_request(db, device->model, r.path);
+    image = snapshot_->find_firmware_by_request(device->model, r.path);
     if (!image) return std::nullopt;
   }
   if (r.client_identity && (!device || device->model != image->model))
@@ -133,8 +167,8 @@ std::optional<answer> service::try_firmware(const request& r) {
 
   // Name the device in the event when the address tells which one asked.
   if (!device && !r.client_identity) {
-    auto at_address = inventory_.find_device_by_address(r.peer_address);
-    if (at_address && at_address->model == image->model) device = std::move(at_address);
+    const auto* at_address = snapshot_->find_device_by_address(r.peer_address);
+    if (at_address && at_address->model == image->model) device = at_address;
   }
   answer a;
   a.kind = answer_kind::firmware;
@@ -161,12 +195,13 @@ answer service::resolve(const request& r) {
 
   // A per-device name: the pattern names the MAC.
   std::optional<profile::mac_address> named;
-  for (const auto& model : models_) {
+  const auto& models = snapshot_->models();
+  for (const auto& model : models) {
     for (const auto& pattern : model.patterns) {
       auto mac = match_file_pattern(pattern, r.path, model.name);
       if (!mac) continue;
       named = mac;
-      auto device = inventory_.find_device(*mac);
+      const auto* device = find_device(*mac);
       // Models may share a pattern (fv$(MAU).conf); the device's own model
       // decides.
       if (device && device->model == model.name) return profile_for(r, *mac, model.name);
@@ -176,17 +211,17 @@ answer service::resolve(const request& r) {
 
   // A model's Config File Name (option 66 devices): which device asks is
   // told by its certificate, else its address, else its User-Agent.
-  for (const auto& model : models_) {
+  for (const auto& model : models) {
     if (model.config_file != r.path) continue;
     std::optional<profile::mac_address> mac = r.client_identity;
     if (!mac) mac = device_at_address(r.peer_address);
     if (!mac) mac = mac_in_user_agent(r.user_agent);
     if (!mac) return refuse(404, "no device known at " + r.peer_address + " for " + r.path);
-    auto device = inventory_.find_device(*mac);
+    const auto* device = find_device(*mac);
     if (device && device->model != model.name) {
       // Another model may use the same Config File Name.
       bool other = false;
-      for (const auto& m : models_) other |= (m.config_file == r.path && m.name == device->model);
+      for (const auto& m : models) other |= (m.config_file == r.path && m.name == device->model);
       if (other) return profile_for(r, *mac, device->model);
     }
     return profile_for(r, *mac, model.name);
@@ -224,6 +259,7 @@ void service::record(const request& r, const answer& a, int final_status, std::u
   ++metrics_.requests[{via, final_status}];
   metrics_.bytes[via] += bytes_sent;
   store::event e;
+  e.at = store::utc_now_iso8601();
   if (a.device) e.mac = a.device->colon_lower();
   else if (r.client_identity) e.mac = r.client_identity->colon_lower();
   e.transport = via;
@@ -233,11 +269,13 @@ void service::record(const request& r, const answer& a, int final_status, std::u
   e.status = final_status;
   e.bytes = bytes_sent;
   e.detail = detail.empty() ? a.reason : std::string(detail);
-  try {
-    events_.record(std::move(e));
-  } catch (const store::store_error&) {
-    // A busy or full disk must not stop provisioning; the request was
-    // answered and the access log still has it.
+  switch (event_buffer_.add(std::move(e))) {
+    case store::event_buffer::next_step::none: break;
+    case store::event_buffer::next_step::schedule_flush:
+      if (schedule_flush_) schedule_flush_();
+      else flush_events();
+      break;
+    case store::event_buffer::next_step::flush_now: flush_events(); break;
   }
 }
 

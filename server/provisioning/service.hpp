@@ -4,6 +4,7 @@
 // the same bytes. Transports know bytes and transfers; this knows devices.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,8 +13,10 @@
 #include <vector>
 
 #include "server/profile/mac_address.hpp"
+#include "store/event_buffer.hpp"
 #include "store/events.hpp"
 #include "store/inventory.hpp"
+#include "store/snapshot.hpp"
 
 namespace provbox::provisioning {
 
@@ -75,6 +78,10 @@ std::string format_access_line(const request& r, const answer& a, int status, st
 class service {
 public:
   service(store::inventory& inventory, service_options options);
+  // Writes the events still queued.
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
 
   answer resolve(const request& r);
   // Records the outcome once the transfer ended (status may differ from the
@@ -83,16 +90,23 @@ public:
   void record(const request& r, const answer& a, int final_status, std::uint64_t bytes_sent,
               std::chrono::steady_clock::duration took, std::string_view detail = {});
 
+  // The HTTPS handshake's question, answered from the in-memory snapshot: a
+  // recorded device certificate, not revoked (as of the inventory now).
+  bool certificate_acceptable(std::string_view serial);
+
+  // Events are queued and written in batches when a scheduler is set: it is
+  // called when the first event is queued and after a failed write, and
+  // must call flush_events() soon (the daemon: a timer of a few ms). Without
+  // one every event is written at once.
+  void set_event_flush_scheduler(std::function<void()> schedule) { schedule_flush_ = std::move(schedule); }
+  void flush_events();
+  store::event_buffer_stats event_stats() const { return event_buffer_.stats(); }
+
   const service_metrics& metrics() const { return metrics_; }
   void set_json_log(bool json) { options_.json_log = json; }
   store::inventory& inventory() { return inventory_; }
 
 private:
-  struct model_entry {
-    std::string name;
-    std::string config_file;
-    std::vector<std::string> patterns;
-  };
   struct cached_file {
     std::uint64_t dbase_version = 0;
     std::shared_ptr<const std::string> body;
@@ -104,12 +118,22 @@ private:
   answer profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model);
   std::optional<answer> try_firmware(const request& r);
   std::optional<profile::mac_address> device_at_address(const std::string& address);
+  const store::device_record* find_device(const profile::mac_address& mac) const {
+    return snapshot_->find_device(mac);
+  }
 
   store::inventory& inventory_;
   service_options options_;
   store::event_log events_;
-  std::uint64_t seen_revision_ = ~std::uint64_t{0};
-  std::vector<model_entry> models_;
+  store::event_buffer event_buffer_;
+  std::function<void()> schedule_flush_;
+  bool event_writes_failing_ = false;
+  // What the request path reads, reloaded when the revision moves; the
+  // revision itself is only read when data_version or our own change count
+  // says something may have changed.
+  std::optional<store::inventory_snapshot> snapshot_;
+  std::int64_t seen_data_version_ = -1;
+  std::int64_t seen_total_changes_ = -1;
   std::map<std::pair<profile::mac_address, std::string>, cached_file> cache_;  // (device, $IP) -> file
   service_metrics metrics_;
 };

@@ -6,7 +6,9 @@
 #   (b) full mutual-TLS handshakes per second: two `openssl s_time -new`
 #       in parallel with a device certificate, against provbox and against
 #       nginx with ssl_verify_client on, the provbox CA, the same server
-#       certificate and key, and no session cache or tickets.
+#       certificate and key: once with no session cache or tickets (nginx
+#       then sends no TLS 1.3 ticket), once with nginx's defaults (tickets
+#       on, like provbox, which keeps resumption on).
 #
 #   tests/bench/http_bench.sh build/provbox [--quick]
 #
@@ -17,7 +19,8 @@
 # servers, so compare the figures of one run (the ratios), not across
 # machines. Environment: WRK_SECONDS (10), S_TIME_SECONDS (8), ROUNDS (1),
 # PROVBOX_VARIANTS ("default quiet": quiet is --log-level warn, no access
-# log lines).
+# log lines), NGINX_WORKERS ("1 2"; "" measures provbox alone),
+# NGINX_TICKETS ("off on": the TLS server's session tickets).
 set -euo pipefail
 quick=0
 [[ ${2:-} == --quick ]] && quick=1
@@ -29,6 +32,8 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 S_TIME_SECONDS=${S_TIME_SECONDS:-8}
 ROUNDS=${ROUNDS:-1}
 PROVBOX_VARIANTS=${PROVBOX_VARIANTS:-default quiet}
+NGINX_WORKERS=${NGINX_WORKERS-1 2}
+NGINX_TICKETS=${NGINX_TICKETS:-off on}
 if ((quick)); then WRK_SECONDS=3 S_TIME_SECONDS=3; fi
 FILE=/fv0021F2011B19.conf
 
@@ -46,8 +51,12 @@ chmod 644 "$TEST_DIR/www${FILE}"
 # ---- running the peers --------------------------------------------------------
 
 NGINX_PID=""
-start_nginx() {  # WORKERS
+start_nginx() {  # WORKERS TICKETS(off|on)
   mapfile -t ports < <(free_ports 2)
+  # off: no session cache and no tickets, so no TLS 1.3 ticket is sent
+  # either; on: nginx's defaults (ssl_session_cache none, tickets on).
+  local sessions="ssl_session_cache off; ssl_session_tickets off;"
+  [[ $2 == on ]] && sessions="ssl_session_tickets on;"
   NGINX_HTTP=${ports[0]} NGINX_HTTPS=${ports[1]}
   local dir=$TEST_DIR/nginx
   cat >"$dir/nginx.conf" <<EOF
@@ -79,8 +88,7 @@ http {
     ssl_verify_client on;
     ssl_verify_depth 2;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache off;
-    ssl_session_tickets off;
+    $sessions
   }
 }
 EOF
@@ -209,19 +217,26 @@ for ((round = 1; round <= ROUNDS; round++)); do
     stop_server
   done
 
-  for workers in 1 2; do
-    start_nginx "$workers"
-    wrk_run "http://127.0.0.1:$NGINX_HTTP$FILE"
-    note "round $round nginx ($workers worker(s)) http: $WRK_LINE"
-    rps[nginx-$workers]+="$RATE "
-    rcpu[nginx-$workers]+="$CPU_US "
-    s_time_run "$NGINX_HTTPS"
-    note "round $round nginx ($workers worker(s)) mTLS: $HS_RATE handshakes/s, server CPU $CPU_US us/handshake"
-    hps[nginx-$workers]+="$HS_RATE "
-    hcpu[nginx-$workers]+="$CPU_US "
-    [[ $(nginx_non_200) == 0 ]] || fail "nginx answered non-200s during the benchmark" \
-      "$(awk '$9 != 200' "$TEST_DIR/nginx/access.log" | head -3)"
-    stop_nginx
+  for workers in $NGINX_WORKERS; do
+    for tickets in $NGINX_TICKETS; do
+      start_nginx "$workers" "$tickets"
+      key=nginx-$workers
+      [[ $tickets == on ]] && key=nginx-$workers-tickets
+      # The plain HTTP figure does not depend on TLS settings: measured once.
+      if [[ $tickets == "$(awk '{ print $1 }' <<<"$NGINX_TICKETS")" ]]; then
+        wrk_run "http://127.0.0.1:$NGINX_HTTP$FILE"
+        note "round $round nginx ($workers worker(s)) http: $WRK_LINE"
+        rps[nginx-$workers]+="$RATE "
+        rcpu[nginx-$workers]+="$CPU_US "
+      fi
+      s_time_run "$NGINX_HTTPS"
+      note "round $round nginx ($workers worker(s), tickets $tickets) mTLS: $HS_RATE handshakes/s, server CPU $CPU_US us/handshake"
+      hps[$key]+="$HS_RATE "
+      hcpu[$key]+="$CPU_US "
+      [[ $(nginx_non_200) == 0 ]] || fail "nginx answered non-200s during the benchmark" \
+        "$(awk '$9 != 200' "$TEST_DIR/nginx/access.log" | head -3)"
+      stop_nginx
+    done
   done
 done
 
@@ -230,13 +245,19 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[in
 echo
 echo "| server | requests/s (wrk -t2 -c64) | server CPU per request | mTLS handshakes/s (2 x s_time -new) | server CPU per handshake |"
 echo "|---|---|---|---|---|"
-for key in $(printf '%s\n' "${!rps[@]}" | sort); do
-  echo "| $key | $(median <<<"${rps[$key]}") | $(median <<<"${rcpu[$key]}") us | $(median <<<"${hps[$key]}") | $(median <<<"${hcpu[$key]}") us |"
+m() { [[ -n ${1// /} ]] && median <<<"$1" || echo "-"; }
+us() { [[ -n ${1// /} ]] && echo "$(median <<<"$1") us" || echo "-"; }
+for key in $(printf '%s\n' "${!rps[@]}" "${!hps[@]}" | sort -u); do
+  echo "| $key | $(m "${rps[$key]:-}") | $(us "${rcpu[$key]:-}") | $(m "${hps[$key]:-}") | $(us "${hcpu[$key]:-}") |"
 done
 echo
 base=provbox-$(awk '{ print $1 }' <<<"$PROVBOX_VARIANTS")
-m() { median <<<"$1"; }
-for workers in 1 2; do
-  echo "provbox ($base) / nginx ($workers worker(s)): requests/s $(ratio "$(m "${rps[$base]}")" "$(m "${rps[nginx-$workers]}")"), handshakes/s $(ratio "$(m "${hps[$base]}")" "$(m "${hps[nginx-$workers]}")"); CPU per request $(ratio "$(m "${rcpu[$base]}")" "$(m "${rcpu[nginx-$workers]}")"), CPU per handshake $(ratio "$(m "${hcpu[$base]}")" "$(m "${hcpu[nginx-$workers]}")")"
+for workers in $NGINX_WORKERS; do
+  echo "provbox ($base) / nginx ($workers worker(s)): requests/s $(ratio "$(m "${rps[$base]}")" "$(m "${rps[nginx-$workers]}")"); CPU per request $(ratio "$(m "${rcpu[$base]}")" "$(m "${rcpu[nginx-$workers]}")")"
+  for tickets in $NGINX_TICKETS; do
+    key=nginx-$workers
+    [[ $tickets == on ]] && key=nginx-$workers-tickets
+    echo "  mTLS against nginx tickets $tickets: handshakes/s $(ratio "$(m "${hps[$base]}")" "$(m "${hps[$key]}")"), CPU per handshake $(ratio "$(m "${hcpu[$base]}")" "$(m "${hcpu[$key]}")")"
+  done
 done
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) (anything above ~2 means other work shared the cores)"

@@ -13,6 +13,7 @@
 
 #include "server/profile/cipher.hpp"
 #include "server/provisioning/device_file.hpp"
+#include "store/certificates.hpp"
 #include "store/events.hpp"
 #include "store/firmware.hpp"
 #include "store/inventory.hpp"
@@ -577,6 +578,77 @@ TEST_F(service_test, firmware_missing_on_disk_is_404) {
   EXPECT_EQ(a.status, 404);
   EXPECT_FALSE(a.firmware);
 }
+
+// ---- batched events, the in-memory snapshot ----------------------------------------------
+
+TEST_F(service_test, with_a_scheduler_events_wait_for_flush_events) {
+  int scheduled = 0;
+  service_->set_event_flush_scheduler([&] { ++scheduled; });
+  store::event_log log(inventory_->db());
+  for (int i = 0; i < 3; ++i) {
+    const auto r = http_get(file_of(phone), phone_address);
+    const auto a = service_->resolve(r);
+    service_->record(r, a, a.status, 0, std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(scheduled, 1) << "one flush is scheduled for the first event of a batch";
+  EXPECT_TRUE(log.recent("00:21:f2:01:1b:19", 10).empty()) << "nothing is written before the flush";
+  EXPECT_EQ(service_->event_stats().pending, 3u);
+
+  service_->flush_events();
+  const auto events = log.recent("00:21:f2:01:1b:19", 10);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(service_->event_stats().written, 3u);
+  EXPECT_EQ(service_->event_stats().pending, 0u);
+  EXPECT_EQ(events[0].file, file_of(phone));
+
+  const auto r = http_get(file_of(ata), ata_address);
+  service_->record(r, service_->resolve(r), 200, 0, std::chrono::milliseconds(1));
+  EXPECT_EQ(scheduled, 2) << "the next batch schedules its own flush";
+}
+
+TEST_F(service_test, destroying_the_service_writes_queued_events) {
+  service_->set_event_flush_scheduler([] {});
+  const auto r = http_get(file_of(phone), phone_address);
+  service_->record(r, service_->resolve(r), 200, 0, std::chrono::milliseconds(1));
+  service_.reset();
+  EXPECT_EQ(store::event_log(inventory_->db()).recent("00:21:f2:01:1b:19", 10).size(), 1u);
+}
+
+TEST_F(service_test, a_change_by_another_connection_is_seen_by_the_next_request) {
+  const auto before = service_->resolve(http_get(file_of(phone)));
+  ASSERT_EQ(before.status, 200) << before.reason;
+  {
+    // The CLI: another connection to the same file.
+    store::inventory cli(db_path());
+    store::device_changes disable;
+    disable.enabled = false;
+    cli.update_device(phone, disable);
+  }
+  EXPECT_EQ(service_->resolve(http_get(file_of(phone))).status, 404);
+  {
+    store::inventory cli(db_path());
+    store::device_changes enable;
+    enable.enabled = true;
+    cli.update_device(phone, enable);
+    cli.set_variable(store::scope::device(phone), "SIP_USER", "99999");
+  }
+  const auto after = service_->resolve(http_get(file_of(phone)));
+  ASSERT_EQ(after.status, 200) << after.reason;
+  EXPECT_GT(after.dbase_version, before.dbase_version);
+  EXPECT_TRUE(contains(*after.body, "DBID_SIP_ACCOUNT=99999")) << *after.body;
+}
+
+TEST_F(service_test, certificate_acceptable_follows_revocation_by_another_connection) {
+  store::certificates(inventory_->db()).record({"8A01", phone.colon_lower(), store::certificate_kind::device, "a", "b"});
+  EXPECT_TRUE(service_->certificate_acceptable("8a:01"));
+  EXPECT_FALSE(service_->certificate_acceptable("8A02")) << "never recorded";
+  {
+    store::inventory cli(db_path());
+    ASSERT_EQ(store::certificates(cli.db()).revoke("8A01").size(), 1u);
+  }
+  EXPECT_FALSE(service_->certificate_acceptable("8A01")) << "revoked: refused on the next handshake";
+}
+
 
 }  // namespace
 }  // namespace provbox::provisioning
