@@ -352,7 +352,11 @@ int serve(const config& initial, const std::function<config()>& reload) {
   raise_open_files_limit();
   try {
     std::filesystem::create_directories(c.data_dir);
-    net::io_context io(1);
+    // One thread runs the io_context; only the DHCP lease writer (its own
+    // thread pool) posts completions to it, which needs the scheduler's
+    // lock but never touches a socket: so sockets go without their
+    // per-descriptor locks.
+    net::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
 
     // Bind first: the privileged ports (67, 69, 80, 443) need root, and
     // nothing else does.

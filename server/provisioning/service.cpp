@@ -42,7 +42,8 @@ service::service(store::inventory& inventory, service_options options)
     : inventory_(inventory),
       options_(std::move(options)),
       events_(inventory.db(), options_.events_per_device),
-      event_buffer_(events_) {}
+      event_buffer_(events_),
+      commit_watch_(inventory.db().path()) {}
 
 service::~service() {
   // Graceful shutdown ends here: what was answered is also on record.
@@ -59,9 +60,18 @@ void service::refresh_if_changed() {
   // connection committed) and total_changes (this one did) tell for less
   // whether it can have moved, and are exact, so the next request after a
   // CLI change always sees it.
+  //
+  // Even data_version is a read transaction (file locks), so it is only
+  // asked when this connection wrote or the WAL-index header says some
+  // connection committed; and once a second regardless, so that a watch
+  // that cannot see (a database not in WAL mode) costs freshness nothing.
   auto& db = inventory_.db();
-  const auto data_version = db.data_version();
   const auto total_changes = db.total_changes();
+  const auto now = std::chrono::steady_clock::now();
+  if (snapshot_ && total_changes == seen_total_changes_ && !commit_watch_.maybe_changed() && now < next_full_check_)
+    return;
+  next_full_check_ = now + std::chrono::seconds(1);
+  const auto data_version = db.data_version();
   if (snapshot_ && data_version == seen_data_version_ && total_changes == seen_total_changes_) return;
   seen_data_version_ = data_version;
   seen_total_changes_ = total_changes;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/profile/mac_address.hpp"
+#include "store/commit_watch.hpp"
 #include "store/event_buffer.hpp"
 #include "store/events.hpp"
 #include "store/inventory.hpp"
@@ -130,8 +131,11 @@ private:
   bool event_writes_failing_ = false;
   // What the request path reads, reloaded when the revision moves; the
   // revision itself is only read when data_version or our own change count
-  // says something may have changed.
+  // says something may have changed, and data_version only when the
+  // WAL-index header moved (or once a second, should that watch be blind).
   std::optional<store::inventory_snapshot> snapshot_;
+  store::commit_watch commit_watch_;
+  std::chrono::steady_clock::time_point next_full_check_{};
   std::int64_t seen_data_version_ = -1;
   std::int64_t seen_total_changes_ = -1;
   std::map<std::pair<profile::mac_address, std::string>, cached_file> cache_;  // (device, $IP) -> file
