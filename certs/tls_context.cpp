@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -18,7 +19,7 @@ using namespace detail;
 
 // Sessions live a day: phones resync hourly to daily, and every resumption
 // re-checks revocation, so a long life costs only cache memory (bounded by
-// OpenSSL's 20480-entry default).
+// tls_settings::session_cache_size; tickets cost none).
 constexpr long session_lifetime_seconds = 24 * 60 * 60;
 // Any fixed bytes do; without them OpenSSL refuses to cache sessions of
 // verified clients and every resumption attempt fails.
@@ -30,15 +31,44 @@ constexpr int reissue_days_before_expiry = 30;
 struct tls_state {
   revocation_check is_acceptable;
 
-  // The server session cache, mirrored so a cached session can be looked at
-  // before OpenSSL resumes it: OpenSSL's own lookup is switched off and
-  // answered from here (its internal store still does expiry and eviction,
-  // telling us through the remove callback). One reference per entry.
+  // The server session cache, kept here rather than in OpenSSL so a cached
+  // session can be looked at before OpenSSL resumes it. OpenSSL's internal
+  // cache is off entirely: with a remove callback set it also stored every
+  // TLS 1.3 session (11 KB each, 20480 of them by default), which grew the
+  // daemon by ~11 KB per handshake although tickets need none of it. Expired
+  // sessions leave through the remove callback when a resumption finds
+  // them; the cap drops the oldest. One reference per entry.
+  struct cached_session {
+    SSL_SESSION* session;
+    std::uint64_t order;  // insertion number: the smallest is the oldest
+  };
   std::mutex mutex;
-  std::unordered_map<std::string, SSL_SESSION*> sessions;
+  std::size_t capacity = 2048;
+  std::uint64_t next_order = 0;
+  std::unordered_map<std::string, cached_session> sessions;
+  std::map<std::uint64_t, std::string> by_age;  // order -> key
 
   ~tls_state() {
-    for (auto& entry : sessions) SSL_SESSION_free(entry.second);
+    for (auto& entry : sessions) SSL_SESSION_free(entry.second.session);
+  }
+
+  // Takes over the caller's reference. Called with the mutex held.
+  void keep(std::string key, SSL_SESSION* session) {
+    if (auto found = sessions.find(key); found != sessions.end()) forget(found);
+    while (!sessions.empty() && sessions.size() >= capacity) forget(sessions.find(by_age.begin()->second));
+    if (capacity == 0) {
+      SSL_SESSION_free(session);
+      return;
+    }
+    const auto order = next_order++;
+    by_age.emplace(order, key);
+    sessions.emplace(std::move(key), cached_session{session, order});
+  }
+
+  void forget(std::unordered_map<std::string, cached_session>::iterator entry) {
+    SSL_SESSION_free(entry->second.session);
+    by_age.erase(entry->second.order);
+    sessions.erase(entry);
   }
 
   // Never throw: these run inside OpenSSL's C callbacks, and an exception
@@ -116,11 +146,7 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
     auto key = session_key(session);
     if (key.empty()) return 0;
     std::lock_guard lock(state->mutex);
-    auto [entry, inserted] = state->sessions.try_emplace(std::move(key), session);
-    if (!inserted) {
-      SSL_SESSION_free(entry->second);
-      entry->second = session;
-    }
+    state->keep(std::move(key), session);
     return 1;  // we keep the reference OpenSSL took for us
   } catch (...) {
     return 0;
@@ -133,10 +159,7 @@ void on_remove_session(SSL_CTX* ctx, SSL_SESSION* session) {
   try {
     std::lock_guard lock(state->mutex);
     const auto entry = state->sessions.find(session_key(session));
-    if (entry != state->sessions.end() && entry->second == session) {
-      SSL_SESSION_free(entry->second);
-      state->sessions.erase(entry);
-    }
+    if (entry != state->sessions.end() && entry->second.session == session) state->forget(entry);
   } catch (...) {
   }
 }
@@ -151,7 +174,7 @@ SSL_SESSION* on_get_session(SSL* ssl, const unsigned char* id, int length, int* 
     const auto entry =
         state->sessions.find(std::string(reinterpret_cast<const char*>(id), static_cast<std::size_t>(length)));
     if (entry == state->sessions.end()) return nullptr;
-    session = entry->second;
+    session = entry->second.session;
     SSL_SESSION_up_ref(session);
   } catch (...) {
     return nullptr;
@@ -264,6 +287,7 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
 
   auto state = std::make_unique<tls_state>();
   state->is_acceptable = std::move(is_acceptable);
+  state->capacity = settings.session_cache_size;
   check(SSL_CTX_set_ex_data(ctx, state_index(), state.get()), "cannot attach state to the SSL_CTX");
   auto* shared = state.release();  // the SSL_CTX owns it now (free_state)
 
@@ -274,7 +298,7 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
 
   check(SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1),
         "cannot set the session id context");
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_LOOKUP);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
   SSL_CTX_sess_set_remove_cb(ctx, on_remove_session);
   SSL_CTX_sess_set_get_cb(ctx, on_get_session);
@@ -284,6 +308,13 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
   // microseconds to make; a device resumes with one.
   check(SSL_CTX_set_num_tickets(ctx, 1), "cannot set the number of session tickets");
   check(SSL_CTX_set_session_ticket_cb(ctx, nullptr, on_decrypt_ticket, shared), "cannot set the ticket callback");
+}
+
+std::size_t cached_sessions(SSL_CTX* ctx) {
+  auto* state = state_of(ctx);
+  if (state == nullptr) return 0;
+  std::lock_guard lock(state->mutex);
+  return state->sessions.size();
 }
 
 std::optional<profile::mac_address> peer_identity(const SSL* ssl) {

@@ -23,12 +23,21 @@ struct tls_settings {
   std::filesystem::path ca_file;           // the device CA: the only trust anchor for client certificates
   // TLS 1.0 and OpenSSL security level 0 for phones that know nothing newer.
   bool legacy = false;
+  // Sessions kept for session-ID resumption (TLS 1.2 clients without
+  // tickets). Each holds the device's certificate, about 11 KB, so this
+  // bounds that memory; the oldest are dropped first. TLS 1.3 and ticket
+  // resumption keep nothing on the server.
+  std::size_t session_cache_size = 2048;
 };
 
 // Whether a client certificate with this serial (uppercase hex) may connect:
 // known and not revoked. It must not throw; if it does, the client is refused.
 // Runs on the thread doing the handshake, once per full or resumed handshake.
 using revocation_check = std::function<bool(std::string_view serial_hex)>;
+
+// Sessions the server holds for session-ID resumption now (for /metrics and
+// tests); 0 for a context configure_server_tls did not set up.
+std::size_t cached_sessions(SSL_CTX* ctx);
 
 // Sets `ctx` up for device HTTPS:
 // - the server certificate and key (checked to match);

@@ -20,8 +20,11 @@ inventory_snapshot inventory_snapshot::load(inventory& inventory) {
   transaction read(db, transaction::kind::read);
   inventory_snapshot s;
   s.revision_ = inventory.revision();
-  for (auto& m : inventory.list_models())
-    s.models_.push_back({std::move(m.name), std::move(m.config_file), std::move(m.patterns)});
+  for (auto& m : inventory.list_models()) {
+    snapshot_model model{std::move(m.name), std::move(m.config_file), std::move(m.patterns), {}};
+    for (const auto& pattern : model.patterns) model.pattern_tokens.push_back(profile::tokenize_macros(pattern));
+    s.models_.push_back(std::move(model));
+  }
   for (auto& d : inventory.list_devices()) {
     if (!d.static_ip.empty()) s.device_by_address_.emplace(d.static_ip, d.mac);
     const auto mac = d.mac;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/profile/mac_address.hpp"
+#include "server/profile/macro.hpp"
 #include "store/firmware.hpp"
 #include "store/inventory.hpp"
 
@@ -22,6 +23,7 @@ struct snapshot_model {
   std::string name;
   std::string config_file;
   std::vector<std::string> patterns;
+  std::vector<std::vector<profile::macro_token>> pattern_tokens;  // patterns, split once
 };
 
 class inventory_snapshot {

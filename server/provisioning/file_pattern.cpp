@@ -36,9 +36,14 @@ std::size_t match_mac(std::string_view name, std::string_view text) {
 
 std::optional<profile::mac_address> match_file_pattern(std::string_view pattern, std::string_view path,
                                                        std::string_view product_name) {
+  return match_file_pattern(profile::tokenize_macros(pattern), path, product_name);
+}
+
+std::optional<profile::mac_address> match_file_pattern(const std::vector<profile::macro_token>& pattern,
+                                                       std::string_view path, std::string_view product_name) {
   std::optional<profile::mac_address> mac;
   std::string_view rest = path;
-  for (const auto& token : profile::tokenize_macros(pattern)) {
+  for (const auto& token : pattern) {
     if (const auto* literal = std::get_if<profile::macro_literal>(&token)) {
       if (!rest.starts_with(literal->text)) return std::nullopt;
       rest.remove_prefix(literal->text.size());

@@ -7,12 +7,20 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "server/profile/mac_address.hpp"
+#include "server/profile/macro.hpp"
 
 namespace provbox::provisioning {
 
 std::optional<profile::mac_address> match_file_pattern(std::string_view pattern, std::string_view path,
                                                        std::string_view product_name);
+// The same with the pattern already split (tokenize_macros): the request path
+// matches every model's patterns on every request, so the inventory snapshot
+// keeps them split once.
+std::optional<profile::mac_address> match_file_pattern(const std::vector<profile::macro_token>& pattern,
+                                                       std::string_view path, std::string_view product_name);
 
 // The pattern expanded for one device: the file name it will ask for.
 std::string example_file_name(std::string_view pattern, const profile::mac_address& mac,

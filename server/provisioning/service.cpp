@@ -207,7 +207,7 @@ answer service::resolve(const request& r) {
   std::optional<profile::mac_address> named;
   const auto& models = snapshot_->models();
   for (const auto& model : models) {
-    for (const auto& pattern : model.patterns) {
+    for (const auto& pattern : model.pattern_tokens) {
       auto mac = match_file_pattern(pattern, r.path, model.name);
       if (!mac) continue;
       named = mac;

@@ -146,9 +146,11 @@ protected:
     return {pki_->server.certificate_file, pki_->server.key_file, pki_->ca.certificate_file(), legacy};
   }
 
-  ssl_ctx_ptr server_context(bool legacy = false) {
+  ssl_ctx_ptr server_context(bool legacy = false, std::size_t session_cache_size = 2048) {
     ssl_ctx_ptr ctx(SSL_CTX_new(TLS_server_method()));
-    configure_server_tls(ctx.get(), settings(legacy), [this](std::string_view serial) {
+    auto tls = settings(legacy);
+    tls.session_cache_size = session_cache_size;
+    configure_server_tls(ctx.get(), tls, [this](std::string_view serial) {
       ++checks_;
       return acceptable_.find(serial) != acceptable_.end();
     });
@@ -355,6 +357,38 @@ INSTANTIATE_TEST_SUITE_P(
                       resumption_case{"Tls12SessionId", {.max_version = TLS1_2_VERSION, .no_ticket = true},
                                       TLS1_2_VERSION}),
     [](const ::testing::TestParamInfo<resumption_case>& test) { return std::string(test.param.name); });
+
+// ---- what the server keeps -------------------------------------------------
+
+TEST_F(TlsContextTest, TicketHandshakesLeaveNoSessionOnTheServer) {
+  // Every full handshake used to leave its session (11 KB with the device's
+  // certificate) in OpenSSL's internal cache, up to 20480 of them.
+  auto server = server_context();
+  for (int i = 0; i < 5; ++i) {
+    auto client = client_context(pki_->phone_certificate);
+    ASSERT_TRUE(connect(server.get(), client.get()).completed);
+  }
+  EXPECT_EQ(SSL_CTX_sess_number(server.get()), 0) << "OpenSSL's internal cache";
+  EXPECT_EQ(cached_sessions(server.get()), 0u) << "tickets need no server-side session";
+}
+
+TEST_F(TlsContextTest, SessionIdCacheKeepsTheNewestUpToItsSize) {
+  auto server = server_context(false, 2);
+  std::vector<ssl_session_ptr> sessions;
+  for (int i = 0; i < 3; ++i) {
+    auto client = client_context(pki_->phone_certificate, {.max_version = TLS1_2_VERSION, .no_ticket = true});
+    auto result = connect(server.get(), client.get());
+    ASSERT_TRUE(result.completed);
+    ASSERT_NE(result.session, nullptr);
+    sessions.push_back(std::move(result.session));
+  }
+  EXPECT_EQ(cached_sessions(server.get()), 2u);
+  EXPECT_EQ(SSL_CTX_sess_number(server.get()), 0) << "nothing in OpenSSL's own cache";
+
+  auto client = client_context(pki_->phone_certificate, {.max_version = TLS1_2_VERSION, .no_ticket = true});
+  EXPECT_FALSE(connect(server.get(), client.get(), sessions[0].get()).resumed) << "the oldest was dropped";
+  EXPECT_TRUE(connect(server.get(), client.get(), sessions[2].get()).resumed) << "the newest is kept";
+}
 
 // ---- protocol versions -----------------------------------------------------
 
