@@ -415,6 +415,11 @@ int serve(const config& initial, const std::function<config()>& reload) {
       dhcp_leases = std::make_unique<dhcp::durable_leases>(c.database_path());
     }
 
+    // TLS: the device CA signs the server's certificate and is the only
+    // anchor client certificates may chain to.
+    std::unique_ptr<net::ssl::context> tls;
+    if (https_acceptor) tls = make_tls_context(c, inventory, service);
+
     http::server_state state{service, {}, {}, false, {}, {}, 0};
     apply_http_limits(c, state);
     state.metrics_text = [&] {
@@ -422,14 +427,14 @@ int serve(const config& initial, const std::function<config()>& reload) {
       if (dhcp_leases) dhcp_metrics(dhcp_part, dhcp_stats, dhcp_leases->size());
       std::ostringstream events_part;
       event_metrics(events_part, service.event_stats());
+      if (tls)
+        events_part << "# HELP provbox_tls_cached_sessions Sessions held for TLS 1.2 session-ID resumption.\n"
+                       "# TYPE provbox_tls_cached_sessions gauge\n"
+                       "provbox_tls_cached_sessions "
+                    << certs::cached_sessions(tls->native_handle()) << '\n';
       return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()) + events_part.str() +
              dhcp_part.str();
     };
-
-    // TLS: the device CA signs the server's certificate and is the only
-    // anchor client certificates may chain to.
-    std::unique_ptr<net::ssl::context> tls;
-    if (https_acceptor) tls = make_tls_context(c, inventory, service);
 
     if (http_acceptor)
       net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
