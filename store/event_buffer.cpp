@@ -1,5 +1,8 @@
 #include "store/event_buffer.hpp"
 
+#include <functional>
+#include <string_view>
+
 namespace provbox::store {
 
 event_buffer::event_buffer(event_log& log, event_buffer_limits limits) : log_(log), limits_(limits) {
@@ -8,12 +11,28 @@ event_buffer::event_buffer(event_log& log, event_buffer_limits limits) : log_(lo
 }
 
 event_buffer::next_step event_buffer::add(event e) {
+  if (e.repeats == 0) e.repeats = 1;
+  // A repeat's time becomes its row's last_at, so it must be known now.
+  if (e.at.empty()) e.at = utc_now_iso8601();
+  const auto device = std::hash<std::string_view>{}(e.mac);
+  if (auto last = last_of_device_.find(device); last != last_of_device_.end()) {
+    auto& queued = queue_[last->second];
+    if (same_answer(queued, e)) {
+      fold_repeat(queued, e);
+      pending_ += e.repeats;
+      stats_.repeats += e.repeats;
+      // The queue is not empty, so its flush is already scheduled.
+      return next_step::none;
+    }
+  }
   if (queue_.size() >= limits_.capacity) {
     // A full queue means flushes have been failing; the owner retries on
     // its schedule rather than on every request.
-    ++stats_.dropped;
+    stats_.dropped += e.repeats;
     return next_step::none;
   }
+  pending_ += e.repeats;
+  last_of_device_[device] = queue_.size();
   queue_.push_back(std::move(e));
   // Only on reaching the mark: past it a flush has just failed, and the
   // owner's retry is already scheduled.
@@ -29,14 +48,17 @@ bool event_buffer::flush() {
     ++stats_.failed_flushes;
     return false;
   }
-  stats_.written += queue_.size();
+  stats_.written += pending_;
+  pending_ = 0;
   queue_.clear();
+  last_of_device_.clear();
   return true;
 }
 
 event_buffer_stats event_buffer::stats() const {
   auto s = stats_;
-  s.pending = queue_.size();
+  s.pending = static_cast<std::size_t>(pending_);
+  s.queued_rows = queue_.size();
   return s;
 }
 

@@ -5,8 +5,12 @@
 // first queued event, when the queue is long, and at shutdown). Memory is
 // bounded: when the queue is full (the database has been failing or locked
 // for a while), new events are dropped and counted, never queued without end.
+// An event that repeats the last one queued for its device (same_answer) is
+// counted on that one instead of taking a slot, so a device in a fetch loop
+// or a scanner costs one queued row, not one per request.
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "store/events.hpp"
@@ -15,14 +19,18 @@ namespace provbox::store {
 
 struct event_buffer_limits {
   std::size_t flush_at = 256;    // add() asks for a flush now at this many queued
-  std::size_t capacity = 8192;   // more are dropped until a flush succeeds
+  std::size_t capacity = 8192;   // queued rows; more are dropped until a flush succeeds
 };
 
+// Events count occurrences (requests), whether they got a row of their own
+// or were counted as a repeat on another.
 struct event_buffer_stats {
   std::uint64_t written = 0;        // events committed to the log
   std::uint64_t dropped = 0;        // events lost because the queue was full
   std::uint64_t failed_flushes = 0;  // flushes the database refused (kept queued)
-  std::size_t pending = 0;          // queued now
+  std::uint64_t repeats = 0;        // events counted on the previous queued one of their device
+  std::size_t pending = 0;          // events queued now
+  std::size_t queued_rows = 0;      // rows they take (what the capacity bounds)
 };
 
 class event_buffer {
@@ -36,7 +44,9 @@ public:
   explicit event_buffer(event_log& log, event_buffer_limits limits = {});
 
   // Queues one event (its `at` should be set: the time it happened, not the
-  // time it is written). Dropped and counted when the queue is full.
+  // time it is written). A repeat of its device's last queued event is
+  // folded into it, even when the queue is full; anything else is dropped
+  // and counted when the queue is full.
   next_step add(event e);
   // Writes every queued event in one transaction. On a store_error the
   // events stay queued and false is returned: the owner schedules a retry.
@@ -48,6 +58,11 @@ private:
   event_log& log_;
   event_buffer_limits limits_;
   std::vector<event> queue_;
+  // By a hash of the MAC ("" for no device), the device's last event in
+  // queue_, so a repeat is found without a scan. A collision only means a
+  // repeat that takes a row of its own: same_answer() compares the MACs.
+  std::unordered_map<std::size_t, std::size_t> last_of_device_;
+  std::uint64_t pending_ = 0;  // occurrences in queue_
   event_buffer_stats stats_;
 };
 

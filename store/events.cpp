@@ -3,11 +3,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <functional>
+#include <string_view>
 
 namespace provbox::store {
 namespace {
 
-constexpr const char* event_columns = "id, at, mac, transport, peer, file, dbase_version, status, bytes, detail";
+constexpr const char* event_columns =
+    "id, at, mac, transport, peer, file, dbase_version, status, bytes, detail, repeats, last_at";
 
 event read_event(const statement& row) {
   event e;
@@ -21,7 +24,30 @@ event read_event(const statement& row) {
   e.status = static_cast<int>(row.integer(7));
   e.bytes = static_cast<std::uint64_t>(row.integer(8));
   e.detail = row.text(9);
+  e.repeats = static_cast<std::uint64_t>(row.integer(10));
+  if (!row.is_null(11)) e.last_at = row.text(11);
   return e;
+}
+
+// Parameters 1-7 are what makes two answers the same (same_answer).
+void bind_answer(statement& stmt, const event& e) {
+  stmt.bind_all(e.mac, e.transport, e.peer, e.file);
+  if (e.dbase_version) stmt.bind(5, *e.dbase_version);
+  else stmt.bind(5, std::nullopt);
+  stmt.bind(6, e.status);
+  stmt.bind(7, e.detail);
+}
+
+// Equal for answers same_answer() calls equal (the MAC is the map's key).
+std::size_t answer_hash(const event& e) {
+  std::size_t h = std::hash<std::string_view>{}(e.transport);
+  auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  mix(std::hash<std::string_view>{}(e.peer));
+  mix(std::hash<std::string_view>{}(e.file));
+  mix(e.dbase_version ? std::hash<std::uint64_t>{}(*e.dbase_version) : 0x5bd1e995u);
+  mix(std::hash<int>{}(e.status));
+  mix(std::hash<std::string_view>{}(e.detail));
+  return h;
 }
 
 }  // namespace
@@ -39,33 +65,82 @@ std::string utc_now_iso8601() {
   return buffer;
 }
 
+bool same_answer(const event& earlier, const event& later) {
+  return earlier.mac == later.mac && earlier.transport == later.transport && earlier.peer == later.peer &&
+         earlier.file == later.file && earlier.dbase_version == later.dbase_version &&
+         earlier.status == later.status && earlier.detail == later.detail;
+}
+
+void fold_repeat(event& earlier, const event& later) {
+  earlier.repeats += later.repeats;
+  earlier.bytes += later.bytes;
+  earlier.last_at = later.newest_at();
+}
+
 event_log::event_log(database& db, std::size_t keep_per_device) : db_(db), keep_(keep_per_device) {}
 
 void event_log::record(event e) {
-  transaction tx(db_);
-  insert(e);
-  tx.commit();
+  std::vector<event> one{std::move(e)};
+  record_all(one);
 }
 
 void event_log::record_all(std::vector<event>& events) {
   if (events.empty()) return;
-  transaction tx(db_);
-  for (auto& e : events) insert(e);
-  tx.commit();
+  try {
+    transaction tx(db_);
+    for (auto& e : events) write(e);
+    tx.commit();
+  } catch (...) {
+    // Rolled back: what we remember may be rows that are not there.
+    newest_.clear();
+    throw;
+  }
 }
 
-void event_log::insert(event& e) {
+void event_log::remember(std::size_t device, std::size_t answer) {
+  if (newest_.size() >= newest_limit && !newest_.contains(device)) newest_.clear();
+  newest_[device] = answer;
+}
+
+void event_log::write(event& e) {
   if (e.at.empty()) e.at = utc_now_iso8601();
+  if (e.repeats == 0) e.repeats = 1;
+  // A repeat of the device's newest row is counted on it. The UPDATE finds
+  // that row by the index on (mac, id) and checks the whole answer, rather
+  // than trusting an id we remember: another process may have deleted or
+  // replaced rows (a restore), and then nothing matches and the event gets
+  // a row of its own. It is skipped when the row we last wrote for the
+  // device is another answer.
+  const auto device = std::hash<std::string_view>{}(e.mac);
+  const auto answer = answer_hash(e);
+  const auto known = newest_.find(device);
+  if (known == newest_.end() || known->second == answer) {
+    auto repeat = db_.prepare(
+        "UPDATE events SET repeats = repeats + ?8, last_at = ?9, bytes = bytes + ?10 "
+        "WHERE id = (SELECT id FROM events WHERE mac = ?1 ORDER BY id DESC LIMIT 1) "
+        "AND transport = ?2 AND peer = ?3 AND file = ?4 AND dbase_version IS ?5 AND status = ?6 AND detail = ?7");
+    bind_answer(repeat, e);
+    repeat.bind(8, e.repeats);
+    repeat.bind(9, e.newest_at());
+    repeat.bind(10, e.bytes);
+    repeat.run();
+    if (db_.changes() > 0) {
+      if (known == newest_.end()) remember(device, answer);
+      return;
+    }
+  }
+
   auto insert = db_.prepare(
-      "INSERT INTO events (at, mac, transport, peer, file, dbase_version, status, bytes, detail) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  insert.bind_all(e.at, e.mac, e.transport, e.peer, e.file);
-  if (e.dbase_version) insert.bind(6, *e.dbase_version);
-  else insert.bind(6, std::nullopt);
-  insert.bind(7, e.status);
-  insert.bind(8, e.bytes);
-  insert.bind(9, e.detail);
+      "INSERT INTO events (mac, transport, peer, file, dbase_version, status, detail, at, repeats, last_at, bytes) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  bind_answer(insert, e);
+  insert.bind(8, e.at);
+  insert.bind(9, e.repeats);
+  if (e.last_at.empty()) insert.bind(10, std::nullopt);
+  else insert.bind(10, e.last_at);
+  insert.bind(11, e.bytes);
   insert.run();
+  remember(device, answer);
   const auto id = db_.last_insert_rowid();
   // Trim only now and then (every 32nd row), so the common insert stays one
   // statement; the bound is exceeded by at most 32 rows.

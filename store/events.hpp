@@ -1,9 +1,13 @@
 #pragma once
-// What the daemon answered to whom: one row per request, per device, kept
-// bounded, so `provbox device show` can tell what a device last fetched.
+// What the daemon answered to whom, per device, kept bounded, so `provbox
+// device show` can tell what a device last fetched. A request answered
+// exactly as the device's previous one is not a new row: it is counted on
+// that row ("last message repeated N times"), so a device stuck in a fetch
+// loop, or a scanner, cannot push the rest of its history out.
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "store/database.hpp"
@@ -21,7 +25,19 @@ struct event {
   int status = 0;  // HTTP-style status
   std::uint64_t bytes = 0;
   std::string detail;
+  std::uint64_t repeats = 1;  // occurrences this row stands for
+  std::string last_at;        // the newest occurrence, when repeats > 1; `at` is the first
+
+  // When it last happened: last_at, or at when it happened once.
+  const std::string& newest_at() const { return last_at.empty() ? at : last_at; }
 };
+
+// Whether `later` repeats `earlier`: the same device, transport, peer, file,
+// version, status and detail. Times, bytes and counts may differ.
+bool same_answer(const event& earlier, const event& later);
+// Counts `later` (a repeat, possibly itself coalesced) on `earlier`: repeats
+// add up, bytes too, and last_at becomes later's newest time.
+void fold_repeat(event& earlier, const event& later);
 
 class event_log {
 public:
@@ -29,6 +45,8 @@ public:
   // no device owned).
   explicit event_log(database& db, std::size_t keep_per_device = 200);
 
+  // An event that repeats the device's newest row (same_answer) updates
+  // that row (repeats, last_at, bytes) instead of adding one.
   void record(event e);
   // Several events in one transaction (the daemon batches them: one commit
   // per request was a third of a request's cost). All or none.
@@ -36,14 +54,26 @@ public:
   // Newest first: one device's, or every device's.
   std::vector<event> recent(const std::string& mac, std::size_t limit);
   std::vector<event> latest(std::size_t limit);
-  // The newest successful profile fetch (status 200/206/304 with a version).
+  // The newest successful profile fetch (status 200/206/304 with a version);
+  // its newest_at() is when the device last fetched it.
   std::optional<event> last_profile_fetch(const std::string& mac);
 
 private:
-  void insert(event& e);
+  void write(event& e);
+  void remember(std::size_t device, std::size_t answer);
 
   database& db_;
   std::size_t keep_;
+  // By a hash of the MAC, a hash of the answer of the device's newest row
+  // as this log wrote it, so that an event which is no repeat of it goes
+  // straight to INSERT: trying the UPDATE first cost half as much again as
+  // the insert. Only a hint, never trusted for the update itself (another
+  // process may have changed the table; hashes may collide, which costs at
+  // most a needless UPDATE or a repeat written as a row of its own); a
+  // device not in it (after a start) is tried against the table. Bounded:
+  // cleared when it reaches newest_limit devices (a scanner inventing MACs).
+  std::unordered_map<std::size_t, std::size_t> newest_;
+  static constexpr std::size_t newest_limit = 65536;
 };
 
 std::string utc_now_iso8601();

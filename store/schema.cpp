@@ -139,6 +139,16 @@ CREATE TABLE leases (
 -- No other index: the daemon holds every lease in memory and writes by
 -- address; the CLI and the provisioning service look up by address too.
 )sql",
+    // 3 -> 4: repeated answers counted on one row, syslog's "last message
+    // repeated N times", so a device in a fetch loop keeps its history.
+    R"sql(
+-- Occurrences this row stands for: a request answered exactly as the
+-- device's newest row (same transport, peer, file, version, status and
+-- detail) adds to it, and its bytes to bytes.
+ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+-- The newest occurrence when repeats > 1 (NULL otherwise); at stays the first.
+ALTER TABLE events ADD COLUMN last_at TEXT;
+)sql",
 };
 
 }  // namespace
@@ -151,14 +161,17 @@ int schema_version(database& db) {
 
 int latest_schema_version() { return static_cast<int>(std::size(migrations)); }
 
-int migrate(database& db) {
+int migrate(database& db) { return migrate(db, latest_schema_version()); }
+
+int migrate(database& db, int target) {
+  if (target > latest_schema_version()) target = latest_schema_version();
   const int found = schema_version(db);
   if (found > latest_schema_version()) {
     throw store_error("database " + db.path() + " has schema version " + std::to_string(found) +
                       ", newer than this provbox understands (" +
                       std::to_string(latest_schema_version()) + "); upgrade provbox");
   }
-  for (int version = found; version < latest_schema_version(); ++version) {
+  for (int version = found; version < target; ++version) {
     transaction tx(db);
     // Another connection (the daemon, or the CLI) may have run this step
     // between our read of the version and our write lock.

@@ -158,13 +158,16 @@ int device_show(context& ctx, const std::vector<std::string>& raw) {
         .field("created_at", device->created_at);
     json.key("last_fetch");
     if (last) {
+      // "at" is when it last fetched; a row of repeated fetches also tells
+      // how many and when the first was.
       json.begin_object()
-          .field("at", last->at)
+          .field("at", last->newest_at())
           .field("transport", last->transport)
           .field("file", last->file)
           .field("dbase_version", *last->dbase_version)
-          .field("status", last->status)
-          .end_object();
+          .field("status", last->status);
+      if (last->repeats > 1) json.field("repeats", last->repeats).field("first_at", last->at);
+      json.end_object();
     } else {
       json.begin_object().end_object();
     }
@@ -190,14 +193,18 @@ int device_show(context& ctx, const std::vector<std::string>& raw) {
   line("profile rule:", rule.empty() ? "(model has no --pattern)" : rule);
   line("upgrade rule:", upgrade.empty() ? "(no firmware for this model)" : upgrade);
   line("state:", sync_state(last, version));
+  // "x N": N requests in a row answered the same; a fetch shows the newest
+  // of them, a request line the first.
   if (last)
-    line("last fetch:", last->at + "  " + last->transport + " " + last->file + "  version " +
-                            std::to_string(*last->dbase_version) + "  status " + std::to_string(last->status));
+    line("last fetch:", last->newest_at() + "  " + last->transport + " " + last->file + "  version " +
+                            std::to_string(*last->dbase_version) + "  status " + std::to_string(last->status) +
+                            (last->repeats > 1 ? "  x" + std::to_string(last->repeats) + " since " + last->at : ""));
   if (!recent.empty()) {
     ctx.out << "recent requests:\n";
     for (const auto& e : recent)
       ctx.out << "  " << e.at << "  " << e.transport << "  " << e.peer << "  " << e.file << "  " << e.status
-              << (e.detail.empty() ? "" : "  (" + e.detail + ")") << '\n';
+              << (e.detail.empty() ? "" : "  (" + e.detail + ")")
+              << (e.repeats > 1 ? "  x" + std::to_string(e.repeats) + " until " + e.last_at : "") << '\n';
   }
   return 0;
 }

@@ -28,7 +28,8 @@ device_status status_of(store::inventory& inv, const store::device_record& d) {
   s.current = inv.dbase_version(d);
   const auto mac = d.mac.colon_lower();
   auto& db = inv.db();
-  auto newest = db.prepare("SELECT at, peer FROM events WHERE mac = ?1 ORDER BY id DESC LIMIT 1");
+  // A row may stand for repeated requests: last_at is the newest of them.
+  auto newest = db.prepare("SELECT coalesce(last_at, at), peer FROM events WHERE mac = ?1 ORDER BY id DESC LIMIT 1");
   newest.bind_all(mac);
   if (newest.step()) {
     s.last_seen = newest.text(0);
@@ -47,7 +48,8 @@ device_status status_of(store::inventory& inv, const store::device_record& d) {
   firmware.bind_all(mac);
   if (firmware.step()) s.firmware = firmware.text(0);
   auto error = db.prepare(
-      "SELECT at, status, file, detail FROM events WHERE mac = ?1 AND status >= 400 ORDER BY id DESC LIMIT 1");
+      "SELECT coalesce(last_at, at), status, file, detail FROM events WHERE mac = ?1 AND status >= 400 "
+      "ORDER BY id DESC LIMIT 1");
   error.bind_all(mac);
   if (error.step())
     s.last_error = error.text(0) + " " + std::to_string(error.integer(1)) + " " + error.text(2) +
@@ -131,17 +133,28 @@ int events(context& ctx, const std::vector<std::string>& raw) {
           .field("status", e.status)
           .field("bytes", e.bytes);
       if (e.dbase_version) json.field("dbase_version", *e.dbase_version);
-      json.field("detail", e.detail).end_object();
+      json.field("detail", e.detail);
+      // Only on a row that stands for repeated requests, as dbase_version only
+      // on a profile: absent means once, at "at".
+      if (e.repeats > 1) json.field("repeats", e.repeats).field("last_at", e.last_at);
+      json.end_object();
     }
     json.end_array();
     ctx.out << json.str() << '\n';
     return 0;
   }
+  // A row answered several times in a row: "x1440 until LAST", TIME being the
+  // first of them and BYTES their sum.
+  auto repeated = [](const store::event& e) {
+    return e.repeats > 1 ? "x" + std::to_string(e.repeats) + " until " + e.last_at : std::string("-");
+  };
   std::vector<std::vector<std::string>> table;
   for (const auto& e : list)
     table.push_back({e.at, e.mac.empty() ? "-" : e.mac, e.transport, e.peer, e.file, std::to_string(e.status),
-                     e.dbase_version ? std::to_string(*e.dbase_version) : "-", std::to_string(e.bytes), e.detail});
-  print_table(ctx.out, {"TIME", "DEVICE", "VIA", "PEER", "FILE", "STATUS", "VERSION", "BYTES", "DETAIL"}, table);
+                     e.dbase_version ? std::to_string(*e.dbase_version) : "-", std::to_string(e.bytes), repeated(e),
+                     e.detail});
+  print_table(ctx.out, {"TIME", "DEVICE", "VIA", "PEER", "FILE", "STATUS", "VERSION", "BYTES", "REPEATED", "DETAIL"},
+              table);
   return 0;
 }
 

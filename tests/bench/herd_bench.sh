@@ -316,12 +316,24 @@ n, d, tick = int(n), int(d), int(tick)
 def t(iso): return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
 start, end = t(start_iso), t(end_iso)
 events = [e for e in json.load(open(f"{work}/events.json")) if t(e["at"]) >= start]
+# A line may stand for several requests answered the same in a row (a device
+# retrying): "repeats" of them, the first at "at", the newest at "last_at".
+times = lambda e: e.get("repeats", 1)
+newest = lambda e: e.get("last_at", e["at"])
+requests = sum(times(e) for e in events)
 ok = [e for e in events if e["status"] == 200 and e.get("dbase_version") is not None]
-bad = collections.Counter(f'{e["status"]} {e["detail"]}'[:80] for e in events if e["status"] != 200)
+bad = collections.Counter()
+for e in events:
+    if e["status"] != 200: bad[f'{e["status"]} {e["detail"]}'[:80]] += times(e)
 served_macs = {e["mac"] for e in ok}
-last = max((t(e["at"]) for e in ok), default=None)
+last = max((t(newest(e)) for e in ok), default=None)
 first = min((t(e["at"]) for e in ok), default=None)
-per_second = collections.Counter(e["at"][:19] for e in events)
+# The times between a line's first and newest request are not kept: its
+# repeats count in the second of the newest.
+per_second = collections.Counter()
+for e in events:
+    per_second[e["at"][:19]] += 1
+    per_second[newest(e)[:19]] += times(e) - 1
 peak_rate = max(per_second.values(), default=0)
 sim_cpu, sim_rss_kb = open(f"{work}/sim.usage").read().split()
 if sim_report == "1":
@@ -341,11 +353,11 @@ all_at = (last - start).total_seconds() if last and provisioned == n else None
 mb = lambda kb: int(kb) / 1024
 met = provisioned == n and failures == 0 and mb(hwm_kb) < 100
 row = (f"| {mode} | {n:,} | {d} | {f'{all_at:.1f}' if all_at is not None else f'**{provisioned:,} of {n:,}**'} "
-       f"| {provisioned:,} | {failures} | {retries} | {server_cpu:.1f} ({server_cpu * 1e3 / max(len(events), 1):.2f} ms/request) "
+       f"| {provisioned:,} | {failures} | {retries} | {server_cpu:.1f} ({server_cpu * 1e3 / max(requests, 1):.2f} ms/request) "
        f"| {mb(hwm_kb):.1f} ({mb(rss_start_kb):.1f} at start) | {peak_rate} | {float(sim_cpu):.1f} "
        f"| {mb(sim_rss_kb):.0f} | {load_before} / {load_peak} | {'yes' if met else '**no**'} |")
 print(row)
-detail = [f"- {mode}: {len(events):,} requests recorded ({len(served_macs):,} devices served a file), "
+detail = [f"- {mode}: {requests:,} requests recorded ({len(served_macs):,} devices served a file), "
           f"first file at {(first - start).total_seconds():.1f} s" if first else f"- {mode}: no file served",
           f"  a file is {file_bytes} bytes; import of {n:,} devices took {import_s} s; server open-files limit {fd_limit}; "
           f"server RSS at the end {mb(rss_end_kb):.1f} MB; the simulator ran for {(end - start).total_seconds():.1f} s"

@@ -7,8 +7,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/database.hpp"
+#include "store/events.hpp"
 #include "store/inventory.hpp"
 #include "tests/store/temp_database.hpp"
 
@@ -138,6 +140,88 @@ TEST_F(MigrationTest, CreatesTheInventoryTables) {
   const auto tables = rows_of(inv.db().handle(), "SELECT name FROM sqlite_schema WHERE type = 'table'");
   for (const char* table : {"meta", "models", "model_patterns", "devices", "params", "variables", "scope_revisions"})
     EXPECT_THAT(tables, ::testing::Contains(table));
+}
+
+// ---- 3 -> 4: repeated events counted on one row ----------------------------------
+
+class EventRepeatsMigrationTest : public MigrationTest {
+protected:
+  // A database as provbox with schema 3 left it: events without repeats or
+  // last_at, one device with two rows and a request of no device.
+  void write_version_3_database() {
+    database db(path_);
+    migrate(db, 3);
+    db.exec(
+        "INSERT INTO events (at, mac, transport, peer, file, dbase_version, status, bytes, detail) VALUES "
+        "('2026-11-26T10:00:00.000Z', '00:21:f2:01:1b:19', 'http', '192.0.2.10', 'fv0021F2011B19.conf', 10001, 200, "
+        "988, ''), "
+        "('2026-11-26T10:01:00.000Z', '00:21:f2:01:1b:19', 'http', '192.0.2.10', 'fv0021F2011B19.conf', 10001, 200, "
+        "988, ''), "
+        "('2026-11-26T10:02:00.000Z', '', 'tftp', '192.0.2.99', 'x.cfg', NULL, 404, 0, 'no such file')");
+  }
+};
+
+TEST_F(EventRepeatsMigrationTest, AVersion3DatabaseHasNoRepeatsColumn) {
+  write_version_3_database();
+  database db(path_);
+  EXPECT_EQ(schema_version(db), 3);
+  EXPECT_THROW(db.prepare("SELECT repeats FROM events"), store_error);
+}
+
+TEST_F(EventRepeatsMigrationTest, UpgradesInPlaceKeepingEveryRowAsOneOccurrence) {
+  write_version_3_database();
+  inventory inv(path_);
+  EXPECT_EQ(schema_version(inv.db()), latest_schema_version());
+  EXPECT_EQ(rows_of(inv.db().handle(), "SELECT at, mac, file, repeats, coalesce(last_at, 'NULL'), bytes FROM events "
+                                       "ORDER BY id"),
+            (std::vector<std::string>{
+                "2026-11-26T10:00:00.000Z|00:21:f2:01:1b:19|fv0021F2011B19.conf|1|NULL|988",
+                "2026-11-26T10:01:00.000Z|00:21:f2:01:1b:19|fv0021F2011B19.conf|1|NULL|988",
+                "2026-11-26T10:02:00.000Z||x.cfg|1|NULL|0",
+            }))
+      << "old rows are not merged after the fact: each stays one occurrence";
+}
+
+TEST_F(EventRepeatsMigrationTest, AnUpgradedDatabaseCountsTheNextRepeatOnTheNewestRow) {
+  write_version_3_database();
+  inventory inv(path_);
+  event next;
+  next.at = "2026-11-26T10:03:00.000Z";
+  next.mac = "00:21:f2:01:1b:19";
+  next.transport = "http";
+  next.peer = "192.0.2.10";
+  next.file = "fv0021F2011B19.conf";
+  next.dbase_version = 10001;
+  next.status = 200;
+  next.bytes = 988;
+  event_log(inv.db()).record(next);
+  EXPECT_EQ(rows_of(inv.db().handle(), "SELECT id, repeats, last_at, bytes FROM events WHERE mac = '00:21:f2:01:1b:19' "
+                                       "ORDER BY id"),
+            (std::vector<std::string>{"1|1|NULL|988", "2|2|2026-11-26T10:03:00.000Z|1976"}));
+}
+
+// The step runs in one transaction: if its second statement fails, the
+// first one's column is gone again and the version stays 3.
+TEST_F(EventRepeatsMigrationTest, AFailedUpgradeLeavesTheDatabaseAsItWas) {
+  write_version_3_database();
+  std::string before;
+  {
+    database db(path_);
+    db.exec("ALTER TABLE events ADD COLUMN last_at TEXT");  // what the second ALTER would add
+    before = dump(db);
+  }
+  EXPECT_THROW(inventory inv(path_), store_error);
+  database db(path_);
+  EXPECT_EQ(dump(db), before);
+  EXPECT_EQ(schema_version(db), 3);
+}
+
+TEST_F(MigrationTest, MigrateUpToAVersionStopsThere) {
+  database db(path_);
+  EXPECT_EQ(migrate(db, 2), 0);
+  EXPECT_EQ(schema_version(db), 2);
+  EXPECT_EQ(migrate(db), 2);
+  EXPECT_EQ(schema_version(db), latest_schema_version());
 }
 
 // ---- connection settings -----------------------------------------------------
