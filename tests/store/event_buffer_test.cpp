@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <regex>
+
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -303,6 +306,31 @@ TEST_F(event_buffer_test, the_last_profile_fetch_tells_the_newest_time_of_a_repe
   EXPECT_EQ(last->newest_at(), minute(7));
   EXPECT_EQ(last->at, minute(0));
   EXPECT_EQ(last->repeats, 2u);
+}
+
+}  // namespace
+}  // namespace provbox::store
+
+namespace provbox::store {
+namespace {
+
+TEST(UtcNowIso8601, IsUtcWithMillisecondsAndNeverGoesBack) {
+  const std::regex shape(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  std::string previous;
+  // Enough calls to cross a second or a millisecond boundary now and then,
+  // which is where a cached prefix could go wrong.
+  for (int i = 0; i < 20000; ++i) {
+    const auto now = utc_now_iso8601();
+    ASSERT_TRUE(std::regex_match(now, shape)) << now;
+    ASSERT_GE(now, previous) << "ISO 8601 text sorts as time does";
+    previous = now;
+  }
+  const auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char year[8];
+  std::snprintf(year, sizeof year, "%04d-", tm.tm_year + 1900);
+  EXPECT_TRUE(utc_now_iso8601().starts_with(year)) << "the current year, in UTC";
 }
 
 }  // namespace
