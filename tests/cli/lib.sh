@@ -67,7 +67,8 @@ _where() {
   echo "${where:-?}"
 }
 
-# fail WHAT [DETAIL...]
+# fail WHAT [DETAIL...]. A suite that sources this file may define
+# _on_fail to add what helps read the failure (the server's log, say).
 fail() {
   local where
   where=$(_where)
@@ -77,6 +78,7 @@ fail() {
     local line
     for line in "$@"; do echo "  $line"; done
   } >&2
+  if declare -F _on_fail >/dev/null; then _on_fail; fi
   exit 1
 }
 

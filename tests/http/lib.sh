@@ -53,22 +53,10 @@ _where() {
 }
 
 # When a test fails, the server's log is the first thing to read.
-_http_fail_with_log() {
+_on_fail() {
   [[ -s $SERVER_LOG ]] || return 0
   echo "---- last lines of the server log ($SERVER_LOG) ----" >&2
   tail -n 25 "$SERVER_LOG" >&2
-}
-fail() {
-  local where
-  where=$(_where)
-  {
-    echo "FAIL $where: $1"
-    shift
-    local line
-    for line in "$@"; do echo "  $line"; done
-  } >&2
-  _http_fail_with_log
-  exit 1
 }
 
 # free_ports N: N distinct loopback TCP ports nobody listens on now, one a
