@@ -4,7 +4,6 @@
 #include "server/provisioning/service.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "store/events.hpp"
 #include "store/firmware.hpp"
 #include "store/inventory.hpp"
+#include "tests/support/temp_folder.hpp"
 
 namespace provbox::provisioning {
 namespace {
@@ -57,9 +57,6 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 class service_test : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "provbox-service-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
     data_dir_ = root_ / "data";
     fs::create_directories(data_dir_);
     inventory_ = std::make_unique<store::inventory>(db_path());
@@ -84,7 +81,6 @@ protected:
   void TearDown() override {
     service_.reset();
     inventory_.reset();
-    fs::remove_all(root_);
   }
 
   std::string db_path() const { return (root_ / "provbox.db").string(); }
@@ -136,7 +132,8 @@ protected:
     return store::import_firmware(inventory_->db(), data_dir_, source, image);
   }
 
-  fs::path root_;
+  test_support::temp_folder folder_{"provbox-service"};
+  fs::path root_ = folder_.path();
   fs::path data_dir_;
   std::unique_ptr<store::inventory> inventory_;
   std::unique_ptr<service> service_;
