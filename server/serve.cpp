@@ -156,6 +156,9 @@ void tftp_metrics(std::ostringstream& out, const tftp::server_stats& t) {
   out << "# HELP provbox_tftp_active_transfers TFTP transfers running now.\n"
          "# TYPE provbox_tftp_active_transfers gauge\n"
       << "provbox_tftp_active_transfers " << t.active << '\n';
+  out << "# HELP provbox_tftp_polled_acks_total ACKs a lockstep transfer read by busy-polling, without a reactor wake-up.\n"
+         "# TYPE provbox_tftp_polled_acks_total counter\n"
+      << "provbox_tftp_polled_acks_total " << t.polled << '\n';
 }
 
 std::string metrics_text(const provisioning::service_metrics& m, const http::server_state& state,

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,8 +16,10 @@
 #include <exception>
 #include <memory>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -311,6 +314,75 @@ private:
 // megabyte a second at blksize 1468.
 constexpr auto pace_gap = std::chrono::milliseconds(1);
 
+// ---- busy-polling for the next ACK -------------------------------------------
+//
+// A lockstep transfer sends a block and waits one round trip for its ACK.
+// Waiting in the reactor costs an epoll_wait, a wake-up and a trip through
+// the scheduler and the coroutine per block, which on loopback or a LAN is as
+// long as the client's whole turn (and longer when the wake-up crosses cores).
+// So a transfer that is alone on the server, and whose client has been
+// answering within the budget, reads its socket without blocking for up to
+// `server_options::busy_poll` before it sleeps in the reactor.
+
+// How long a transfer may keep the thread without going back to the
+// io_context while its ACKs keep arriving by polling: HTTP and DHCP work that
+// came in meanwhile waits at most this (plus one poll budget).
+constexpr auto poll_run_limit = std::chrono::microseconds(250);
+// After polls that caught nothing, the next poll waits for this many blocks
+// at most (doubling from 1), so a slow client costs one wasted budget per
+// that many blocks, and a client that speeds up is noticed again.
+constexpr std::uint32_t max_poll_backoff = 64;
+
+class ack_poller {
+public:
+  explicit ack_poller(std::chrono::microseconds budget) : budget_(budget) {}
+
+  std::chrono::microseconds budget() const { return budget_; }
+
+  // Whether to poll for the reply to what was just sent, for a transfer
+  // alone on the server (others in flight have packets for the reactor).
+  bool wanted(bool alone) const { return budget_.count() > 0 && alone && (fast_ || skipped_ >= backoff_); }
+
+  void on_skipped() { ++skipped_; }
+
+  void on_polled(bool caught) {
+    skipped_ = 0;
+    backoff_ = caught ? 0 : std::clamp<std::uint32_t>(backoff_ * 2, 1, max_poll_backoff);
+  }
+
+  // The client's answer came `round_trip` after what we sent.
+  void on_reply(clock_type::duration round_trip) { fast_ = round_trip <= budget_; }
+
+private:
+  std::chrono::microseconds budget_;
+  bool fast_ = true;  // unknown at first: try
+  std::uint32_t backoff_ = 0;
+  std::uint32_t skipped_ = 0;
+};
+
+// Reads one datagram without blocking, retrying until `until`. Before each
+// try the CPU goes to whoever is runnable, such as a client on the same core
+// that was just woken by our DATA and is about to send the ACK (so the first
+// read, which could only find nothing, is not spent). Returns its size, or
+// nullopt when nothing came or the read failed (the reactor path then reads
+// it and reports the error).
+std::optional<std::size_t> poll_receive(udp::socket& socket, std::span<std::uint8_t> buffer, udp::endpoint& sender,
+                                        clock_type::time_point until) {
+  for (;;) {
+    (void)::sched_yield();
+    auto length = static_cast<socklen_t>(sender.capacity());
+    const auto n = ::recvfrom(socket.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT, sender.data(),
+                              &length);
+    if (n >= 0) {
+      sender.resize(length);
+      return static_cast<std::size_t>(n);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return std::nullopt;
+    if (clock_type::now() >= until) return std::nullopt;
+  }
+}
+
 int status_of(transfer_outcome outcome) {
   switch (outcome) {
     case transfer_outcome::completed: return status_ok;
@@ -407,7 +479,7 @@ bool is_repeated_request(const registry& reg, const udp::endpoint& peer) {
 
 // One read request, from the name check to the access log line.
 net::awaitable<void> serve_transfer(registration& registered, udp::socket socket, request req,
-                                    server_limits limits) {
+                                    server_limits limits, std::chrono::microseconds busy_poll) {
   const auto& reg = registered.reg;
   const auto peer = registered.peer;
   auto& stats = reg->stats;
@@ -468,6 +540,10 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
 
     pacing pace(transfer.params().windowsize);
     net::steady_timer pause(io->socket.get_executor());
+    const bool lockstep = transfer.params().windowsize == 1;
+    ack_poller poller(busy_poll);
+    auto sent_at = clock_type::now();
+    auto resumed = sent_at;  // when the coroutine last came back from the io_context
 
     auto step = transfer.start();
     for (;;) {
@@ -485,6 +561,7 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
           co_await pause.async_wait(as_tuple_awaitable);
         }
       }
+      if (!step.send.empty()) sent_at = clock_type::now();
       transfer.recycle(step.send);
       if (step.arm_timer) arm(io, *step.arm_timer);
       if (step.end) break;
@@ -500,7 +577,28 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
         continue;
       }
       step = {};
-      auto [ec, n] = co_await io->socket.async_receive_from(net::buffer(buffer), sender, as_tuple_awaitable);
+      std::optional<std::size_t> polled;
+      if (lockstep && poller.wanted(stats.active == 1)) {
+        if (clock_type::now() - resumed >= poll_run_limit) {
+          // Let the rest of the server run; the watchdog may fire meanwhile.
+          co_await net::post(io->socket.get_executor(), net::use_awaitable);
+          resumed = clock_type::now();
+          if (io->timed_out) continue;
+        }
+        polled = poll_receive(io->socket, buffer, sender, clock_type::now() + poller.budget());
+        poller.on_polled(polled.has_value());
+      } else {
+        poller.on_skipped();
+      }
+      boost::system::error_code ec;
+      std::size_t n = 0;
+      if (polled) {
+        n = *polled;
+        ++stats.polled;
+      } else {
+        std::tie(ec, n) = co_await io->socket.async_receive_from(net::buffer(buffer), sender, as_tuple_awaitable);
+        resumed = clock_type::now();
+      }
       if (ec == net::error::operation_aborted) continue;  // the watchdog: timed_out is set
       if (ec) {
         // ICMP errors can surface on a UDP socket; the client is as good as
@@ -520,6 +618,7 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
         continue;
       }
       registered.heard = true;
+      poller.on_reply(clock_type::now() - sent_at);
       step = transfer.on_packet(decoded.value());
       if (step.send.size() > 1) pace.on_window();
     }
@@ -560,9 +659,9 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
 // grace period) never reaches that line, so the caller's counters, which may
 // be gone by then, are never touched from a destructor.
 net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::socket socket, request req,
-                                server_limits limits) {
+                                server_limits limits, std::chrono::microseconds busy_poll) {
   try {
-    co_await serve_transfer(*registered, std::move(socket), std::move(req), limits);
+    co_await serve_transfer(*registered, std::move(socket), std::move(req), limits, busy_poll);
   } catch (...) {
     // serve_transfer handles std::exception itself; anything else ends here.
     ++registered->reg->stats.failed;
@@ -712,7 +811,8 @@ public:
     auto registered = std::make_unique<registration>(reg_, peer);
     // The limits as they are now: a reload changes them for new transfers.
     net::co_spawn(socket_.get_executor(),
-                  serve_read(std::move(registered), std::move(transfer_socket), std::move(*req), options_.limits),
+                  serve_read(std::move(registered), std::move(transfer_socket), std::move(*req), options_.limits,
+                             options_.busy_poll),
                   [](std::exception_ptr e) {
                     if (!e) return;
                     try {

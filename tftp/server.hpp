@@ -5,6 +5,7 @@
 // read_transfer (transfer.hpp), whose actions this layer only carries out.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -13,9 +14,21 @@
 
 namespace provbox::tftp {
 
+// A loopback round trip of a client that answers at once is 5-60 us, and
+// waking the server for the ACK is a large part of it (tens of us when the
+// client runs on another core). 50 us catches those ACKs (20, 100 and 200
+// measured the same on loopback) and bounds what a slower client, such as one
+// a LAN away (100 us and more), costs: a failed poll now and then, as polling
+// backs off after each (server.cpp).
+inline constexpr std::chrono::microseconds default_busy_poll{50};
+
 struct server_options {
   server_limits limits;               // from transfer.hpp (max blksize, max windowsize, max window bytes, default timeout, max retries)
   std::size_t max_transfers = 512;    // concurrent transfers; excess requests get an ERROR (code 0 "server busy") instead of degrading everyone
+  // How long a lone lockstep transfer polls its socket for the next ACK
+  // before it sleeps in the reactor (see busy_poll in server.cpp); 0 turns
+  // polling off. Tests set it to force either path.
+  std::chrono::microseconds busy_poll = default_busy_poll;
 };
 
 // Counters for logs and /metrics. Single-threaded like the server: read them
@@ -31,7 +44,8 @@ struct server_options {
 //   stray      datagrams that belong to no transfer: from the wrong port to a
 //              transfer's socket (answered with ERROR 5), non-requests to the
 //              listening socket, and repeated RRQs of a running transfer
-struct server_stats { std::uint64_t active = 0, started = 0, completed = 0, failed = 0, refused = 0, malformed = 0, stray = 0; };
+//   polled     datagrams a transfer read while busy-polling, without the reactor
+struct server_stats { std::uint64_t active = 0, started = 0, completed = 0, failed = 0, refused = 0, malformed = 0, stray = 0, polled = 0; };
 
 // Serves read requests arriving on `socket` (already bound) until it is closed; each transfer runs on its own
 // ephemeral UDP port (bound to the same local address) as a coroutine on the same executor.

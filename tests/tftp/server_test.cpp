@@ -5,6 +5,10 @@
 #include "tftp/server.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/provisioning/device_file.hpp"
@@ -715,6 +721,173 @@ TEST_F(TftpServer, ClosingTheListenerLetsTransfersInFlightFinish) {
   }
   EXPECT_EQ(body, image);
   run_until([&] { return stats_.active == 0; });
+  EXPECT_EQ(stats_.completed, 1u);
+}
+
+// ---- busy-polling for ACKs --------------------------------------------------
+//
+// A client on the server's own thread cannot answer while the server polls
+// (the tests above take the path where a poll finds nothing and the reactor
+// reads the ACK, with the default budget); these use a client on
+// a thread of its own, with blocking sockets, so the server's polls catch its
+// ACKs. Whether a given ACK is caught depends on scheduling, so the tests
+// check what holds either way, and a budget of a second makes polling take
+// part for sure.
+
+// A blocking UDP socket on 127.0.0.1 whose reads give up after 3 s.
+struct blocking_socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  blocking_socket() {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+    const timeval limit{3, 0};
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  }
+  ~blocking_socket() { ::close(fd); }
+  blocking_socket(const blocking_socket&) = delete;
+  blocking_socket& operator=(const blocking_socket&) = delete;
+
+  void send_to(const sockaddr_in& to, const bytes& datagram) const {
+    (void)::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  }
+  // The next datagram and its sender, or nullopt after the timeout.
+  std::optional<std::pair<packet, sockaddr_in>> receive() const {
+    bytes buffer(65536);
+    sockaddr_in from{};
+    socklen_t length = sizeof from;
+    const auto n = ::recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &length);
+    if (n < 0) return std::nullopt;
+    auto decoded = decode(std::span(buffer.data(), static_cast<std::size_t>(n)));
+    if (!decoded) return std::nullopt;
+    return std::pair{std::move(decoded.value()), from};
+  }
+};
+
+struct thread_fetch_result {
+  bytes body;
+  bool completed = false;
+  std::optional<error> intruder_reply;  // what the server answered a packet from another port
+  std::string failure;
+};
+
+// A lockstep read without options (blksize 512) from a thread of its own.
+// With `intrude`, a second socket sends ACK 1 to the transfer port right
+// after DATA 1, while the server waits for the real ACK 1, and reads the
+// answer before the client goes on.
+thread_fetch_result thread_fetch(std::uint16_t server_port, const std::string& name, bool intrude) {
+  thread_fetch_result r;
+  blocking_socket socket;
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons(server_port);
+  socket.send_to(server, rrq(name));
+  for (std::uint16_t next = 1;; ++next) {
+    auto got = socket.receive();
+    if (!got) {
+      r.failure = "no DATA " + std::to_string(next);
+      return r;
+    }
+    auto* d = std::get_if<data>(&got->first);
+    if (d == nullptr || d->block != next) {
+      r.failure = "not DATA " + std::to_string(next);
+      return r;
+    }
+    if (next == 1 && intrude) {
+      blocking_socket intruder;
+      intruder.send_to(got->second, ack_of(1));
+      if (auto reply = intruder.receive()) {
+        if (auto* e = std::get_if<error>(&reply->first)) r.intruder_reply = *e;
+      }
+    }
+    r.body.insert(r.body.end(), d->payload.begin(), d->payload.end());
+    socket.send_to(got->second, ack_of(d->block));
+    if (d->payload.size() < 512) {
+      r.completed = true;
+      return r;
+    }
+  }
+}
+
+class TftpServerPolling : public TftpServer {
+protected:
+  // Runs the server until the client thread is done and its transfer ended.
+  thread_fetch_result fetch_on_thread(const std::string& name, bool intrude = false) {
+    const auto ended_before = stats_.completed + stats_.failed;
+    std::atomic<bool> done = false;
+    thread_fetch_result r;
+    std::thread client([&] {
+      r = thread_fetch(server().port(), name, intrude);
+      done = true;
+    });
+    run_until([&] { return done.load(); });
+    client.join();
+    run_until([&] { return stats_.completed + stats_.failed > ended_before; }, 5s);
+    return r;
+  }
+};
+
+TEST_F(TftpServerPolling, ALoneLockstepTransferCompletesWithItsAcksReadByPolling) {
+  options_.busy_poll = 1s;
+  const auto image = pattern_bytes(100 * 512 + 17);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  const auto r = fetch_on_thread(path);
+  ASSERT_TRUE(r.completed) << r.failure;
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(stats_.completed, 1u);
+  EXPECT_GT(stats_.polled, 0u) << "a client on another thread answers within a second";
+}
+
+TEST_F(TftpServerPolling, WithPollingOffTheReactorReadsEveryAck) {
+  options_.busy_poll = 0us;
+  const auto image = pattern_bytes(100 * 512 + 17);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  const auto r = fetch_on_thread(path);
+  ASSERT_TRUE(r.completed) << r.failure;
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(stats_.completed, 1u);
+  EXPECT_EQ(stats_.polled, 0u);
+}
+
+TEST_F(TftpServerPolling, APacketFromTheWrongPortWhileTheServerPollsGetsError5) {
+  options_.busy_poll = 1s;
+  const auto image = pattern_bytes(20 * 512 + 3);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  const auto r = fetch_on_thread(path, true);
+  ASSERT_TRUE(r.completed) << r.failure;
+  EXPECT_EQ(r.body, image);
+  ASSERT_TRUE(r.intruder_reply);
+  EXPECT_EQ(r.intruder_reply->code, error_code::unknown_transfer_id);
+  EXPECT_EQ(stats_.stray, 1u);
+  EXPECT_EQ(stats_.completed, 1u);
+}
+
+TEST_F(TftpServerPolling, ATransferDoesNotPollWhileAnotherIsInFlight) {
+  options_.busy_poll = 1s;
+  options_.limits.default_timeout = 10s;  // the idle transfer below must outlive the other one
+  const auto image = pattern_bytes(50 * 512 + 5);
+  const auto path = add_firmware(image, "1.0", "fw.bin");
+  start_server();
+  // An in-process client that stops after DATA 1 keeps a transfer in flight
+  // while the thread's transfer runs. (It is alone when it sends DATA 1, so
+  // the server polls in vain for its ACK 1 first.)
+  auto idle = client_socket(io_);
+  send(idle, server(), rrq(path));
+  const auto first = run(receive(idle, 3s));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(stats_.active, 1u);
+  const auto polled_before = stats_.polled;
+  const auto r = fetch_on_thread(path);
+  ASSERT_TRUE(r.completed) << r.failure;
+  EXPECT_EQ(r.body, image);
+  EXPECT_EQ(stats_.polled, polled_before);
+  send(idle, first->from, error_packet(error_code::not_defined, "done"));
+  run_until([&] { return stats_.active == 0; }, 5s);
   EXPECT_EQ(stats_.completed, 1u);
 }
 
