@@ -35,26 +35,41 @@ struct tls_state {
   // session can be looked at before OpenSSL resumes it. OpenSSL's internal
   // cache is off entirely: with a remove callback set it also stored every
   // TLS 1.3 session (11 KB each, 20480 of them by default), which grew the
-  // daemon by ~11 KB per handshake although tickets need none of it. Expired
-  // sessions leave through the remove callback when a resumption finds
-  // them; the cap drops the oldest. One reference per entry.
+  // daemon by ~11 KB per handshake.
+  //
+  // What it holds: TLS 1.2 sessions of clients without tickets (resumed by
+  // session id), and TLS 1.3 sessions behind stateful tickets. A stateful
+  // ticket only names a session kept here; a stateless one carries the
+  // session, and OpenSSL 3.0 makes it by serializing the session and
+  // parsing it back, the device's certificate included: 150 us more per
+  // full handshake. So a device gets a stateful ticket while there is room
+  // (at most one session per device: its newest), and a stateless one when
+  // the cache is full, which costs that CPU but no memory. Either resumes.
+  // Expired sessions leave when a resumption or a newcomer finds them; TLS
+  // 1.2 sessions beyond the cap push out the oldest. One reference per entry.
   struct cached_session {
     SSL_SESSION* session;
     std::uint64_t order;  // insertion number: the smallest is the oldest
+    std::string device;   // the client's MAC, "" if it has none
   };
   std::mutex mutex;
   std::size_t capacity = 2048;
   std::uint64_t next_order = 0;
   std::unordered_map<std::string, cached_session> sessions;
-  std::map<std::uint64_t, std::string> by_age;  // order -> key
+  std::map<std::uint64_t, std::string> by_age;                 // order -> key
+  std::unordered_map<std::string, std::string> key_of_device;  // MAC -> key of its newest session
 
   ~tls_state() {
     for (auto& entry : sessions) SSL_SESSION_free(entry.second.session);
   }
 
   // Takes over the caller's reference. Called with the mutex held.
-  void keep(std::string key, SSL_SESSION* session) {
+  void keep(std::string key, SSL_SESSION* session, const std::string& device) {
     if (auto found = sessions.find(key); found != sessions.end()) forget(found);
+    if (!device.empty()) {
+      if (auto older = key_of_device.find(device); older != key_of_device.end()) forget(sessions.find(older->second));
+    }
+    drop_expired();
     while (!sessions.empty() && sessions.size() >= capacity) forget(sessions.find(by_age.begin()->second));
     if (capacity == 0) {
       SSL_SESSION_free(session);
@@ -62,13 +77,52 @@ struct tls_state {
     }
     const auto order = next_order++;
     by_age.emplace(order, key);
-    sessions.emplace(std::move(key), cached_session{session, order});
+    if (!device.empty()) key_of_device[device] = key;
+    sessions.emplace(std::move(key), cached_session{session, order, device});
   }
 
   void forget(std::unordered_map<std::string, cached_session>::iterator entry) {
+    if (entry == sessions.end()) return;
+    if (!entry->second.device.empty()) {
+      const auto mine = key_of_device.find(entry->second.device);
+      if (mine != key_of_device.end() && mine->second == entry->first) key_of_device.erase(mine);
+    }
     SSL_SESSION_free(entry->second.session);
     by_age.erase(entry->second.order);
     sessions.erase(entry);
+  }
+
+  // Oldest first, so this stops at the first session still alive (all share
+  // one lifetime). Called with the mutex held.
+  void drop_expired() {
+    const auto now = static_cast<long>(std::time(nullptr));
+    while (!by_age.empty()) {
+      const auto oldest = sessions.find(by_age.begin()->second);
+      if (SSL_SESSION_get_time(oldest->second.session) + SSL_SESSION_get_timeout(oldest->second.session) > now) break;
+      forget(oldest);
+    }
+  }
+
+  // Whether this device's next TLS 1.3 ticket may be stateful (see above).
+  bool room_for(const std::string& device) {
+    std::lock_guard lock(mutex);
+    if (key_of_device.contains(device)) return true;  // it replaces its own
+    drop_expired();
+    return sessions.size() < capacity;
+  }
+
+  // Chooses the kind of TLS 1.3 ticket this connection will send. The
+  // choice is read when the ticket is made, after the client's certificate
+  // (or the resumed session) told who it is.
+  void choose_ticket(SSL* ssl, const X509* peer) noexcept {
+    if (ssl == nullptr || SSL_version(ssl) != TLS1_3_VERSION) return;  // TLS 1.2 decided in its hello
+    try {
+      const auto identity = peer ? device_identity(peer) : std::nullopt;
+      if (identity && room_for(identity->colon_lower())) SSL_set_options(ssl, SSL_OP_NO_TICKET);
+      else SSL_clear_options(ssl, SSL_OP_NO_TICKET);
+    } catch (...) {
+      SSL_clear_options(ssl, SSL_OP_NO_TICKET);
+    }
   }
 
   // Never throw: these run inside OpenSSL's C callbacks, and an exception
@@ -133,20 +187,24 @@ int verify_client(X509_STORE_CTX* store, void* arg) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
     return 0;
   }
+  state->choose_ticket(static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx())),
+                       leaf);
   return 1;
 }
 
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* state = state_of(SSL_get_SSL_CTX(ssl));
   if (state == nullptr) return 0;
-  // TLS 1.3 with tickets resumes through the ticket, never by this id.
+  // A stateless TLS 1.3 ticket carries its session; nothing to keep.
   if (SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION && (SSL_get_options(ssl) & SSL_OP_NO_TICKET) == 0)
     return 0;
   try {
     auto key = session_key(session);
     if (key.empty()) return 0;
+    const auto* peer = SSL_SESSION_get0_peer(session);
+    const auto identity = peer ? device_identity(peer) : std::nullopt;
     std::lock_guard lock(state->mutex);
-    state->keep(std::move(key), session);
+    state->keep(std::move(key), session, identity ? identity->colon_lower() : std::string());
     return 1;  // we keep the reference OpenSSL took for us
   } catch (...) {
     return 0;
@@ -184,16 +242,37 @@ SSL_SESSION* on_get_session(SSL* ssl, const unsigned char* id, int length, int* 
     SSL_SESSION_free(session);
     return nullptr;  // a full handshake follows, and refuses the certificate
   }
+  state->choose_ticket(ssl, SSL_SESSION_get0_peer(session));
   return session;
 }
 
-SSL_TICKET_RETURN on_decrypt_ticket(SSL*, SSL_SESSION* session, const unsigned char*, size_t,
+SSL_TICKET_RETURN on_decrypt_ticket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
                                     SSL_TICKET_STATUS status, void* arg) {
   // Empty or undecryptable tickets: what OpenSSL does without a callback.
   if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW) return SSL_TICKET_RETURN_IGNORE_RENEW;
-  if (!static_cast<tls_state*>(arg)->acceptable(SSL_SESSION_get0_peer(session)))
-    return SSL_TICKET_RETURN_IGNORE_RENEW;
+  auto* state = static_cast<tls_state*>(arg);
+  if (!state->acceptable(SSL_SESSION_get0_peer(session))) return SSL_TICKET_RETURN_IGNORE_RENEW;
+  state->choose_ticket(ssl, SSL_SESSION_get0_peer(session));
   return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
+// A TLS 1.3 client resuming offers its ticket as the first PSK identity:
+// a stateful ticket is a session id (32 bytes), a stateless one carries the
+// whole session (about a kilobyte). OpenSSL looks one kind up in the session
+// cache and decrypts the other, choosing by SSL_OP_NO_TICKET, so that option
+// is set here from what the client offers; the kind of the ticket sent next
+// is chosen later, once the client is known (tls_state::choose_ticket).
+int on_client_hello(SSL* ssl, int*, void*) {
+  const unsigned char* psk = nullptr;
+  std::size_t length = 0;
+  bool stateful = false;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &psk, &length) == 1 && length >= 4) {
+    const std::size_t identity_length = (std::size_t{psk[2]} << 8) | psk[3];
+    stateful = identity_length > 0 && identity_length <= SSL_MAX_SSL_SESSION_ID_LENGTH;
+  }
+  if (stateful) SSL_set_options(ssl, SSL_OP_NO_TICKET);
+  else SSL_clear_options(ssl, SSL_OP_NO_TICKET);
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 int no_passphrase(char*, int, int, void*) { return 0; }
@@ -284,6 +363,13 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
   // Client-initiated renegotiation costs the server a full handshake each
   // time and no phone needs it.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Send the chain the certificate file has, nothing more. Otherwise OpenSSL
+  // completes it from the trust store, which holds the device CA (for the
+  // clients' certificates): each handshake then re-verified the server's own
+  // certificate and sent the CA too, 820 bytes the device already has as
+  // its trust anchor and parses for nothing. An operator's intermediate CA
+  // goes in the certificate file, after the server's certificate.
+  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 
   auto state = std::make_unique<tls_state>();
   state->is_acceptable = std::move(is_acceptable);
@@ -302,6 +388,7 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
   SSL_CTX_sess_set_remove_cb(ctx, on_remove_session);
   SSL_CTX_sess_set_get_cb(ctx, on_get_session);
+  SSL_CTX_set_client_hello_cb(ctx, on_client_hello, nullptr);
   SSL_CTX_set_timeout(ctx, session_lifetime_seconds);
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
   // TLS 1.3 sends two tickets by default, each costing a few hundred

@@ -33,7 +33,8 @@ struct outcome {
   std::optional<profile::mac_address> identity;
   bool resumed = false;
   int version = 0;
-  ssl_session_ptr session;  // the client's, to resume with
+  int certificates_sent = 0;  // by the server, as the client received them
+  ssl_session_ptr session;    // the client's, to resume with
 };
 
 outcome connect(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION* resume = nullptr) {
@@ -81,6 +82,7 @@ outcome connect(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION* resume = 
     out.identity = peer_identity(server.get());
     out.resumed = SSL_session_reused(server.get()) == 1;
     out.version = SSL_version(server.get());
+    if (const auto* chain = SSL_get_peer_cert_chain(client.get())) out.certificates_sent = sk_X509_num(chain);
     // A close_notify each way: OpenSSL marks the session of a connection
     // that ended without one as not resumable.
     SSL_shutdown(client.get());
@@ -194,6 +196,17 @@ TEST_F(TlsContextTest, DeviceWithItsCertificateConnectsAndIsKnownByMac) {
   EXPECT_EQ(result.version, TLS1_3_VERSION);
   EXPECT_FALSE(result.resumed);
   EXPECT_EQ(checks_, 1);
+}
+
+TEST_F(TlsContextTest, ServerSendsItsCertificateFileNotTheCaFromItsTrustStore) {
+  // The device CA is in the server's store (it checks client certificates
+  // with it) and signed the server's certificate: OpenSSL would complete the
+  // chain with it on every handshake. The device has it already.
+  auto server = server_context();
+  auto client = client_context(pki_->phone_certificate);
+  const auto result = connect(server.get(), client.get());
+  ASSERT_TRUE(result.completed);
+  EXPECT_EQ(result.certificates_sent, 1) << "the server's certificate alone, as its file holds it";
 }
 
 TEST_F(TlsContextTest, ServerSeesThePeerCertificatesMac) {
@@ -360,34 +373,58 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- what the server keeps -------------------------------------------------
 
-TEST_F(TlsContextTest, TicketHandshakesLeaveNoSessionOnTheServer) {
+TEST_F(TlsContextTest, ServerKeepsOneSessionPerDevice) {
   // Every full handshake used to leave its session (11 KB with the device's
-  // certificate) in OpenSSL's internal cache, up to 20480 of them.
+  // certificate) in OpenSSL's internal cache, up to 20480 of them. Now a
+  // device has at most one: its newest, behind a stateful ticket.
   auto server = server_context();
+  ssl_session_ptr last;
   for (int i = 0; i < 5; ++i) {
     auto client = client_context(pki_->phone_certificate);
-    ASSERT_TRUE(connect(server.get(), client.get()).completed);
-  }
-  EXPECT_EQ(SSL_CTX_sess_number(server.get()), 0) << "OpenSSL's internal cache";
-  EXPECT_EQ(cached_sessions(server.get()), 0u) << "tickets need no server-side session";
-}
-
-TEST_F(TlsContextTest, SessionIdCacheKeepsTheNewestUpToItsSize) {
-  auto server = server_context(false, 2);
-  std::vector<ssl_session_ptr> sessions;
-  for (int i = 0; i < 3; ++i) {
-    auto client = client_context(pki_->phone_certificate, {.max_version = TLS1_2_VERSION, .no_ticket = true});
     auto result = connect(server.get(), client.get());
     ASSERT_TRUE(result.completed);
-    ASSERT_NE(result.session, nullptr);
-    sessions.push_back(std::move(result.session));
+    last = std::move(result.session);
   }
-  EXPECT_EQ(cached_sessions(server.get()), 2u);
+  EXPECT_EQ(cached_sessions(server.get()), 1u);
   EXPECT_EQ(SSL_CTX_sess_number(server.get()), 0) << "nothing in OpenSSL's own cache";
+  auto client = client_context(pki_->phone_certificate);
+  EXPECT_TRUE(connect(server.get(), client.get(), last.get()).resumed) << "the newest session resumes";
+}
 
-  auto client = client_context(pki_->phone_certificate, {.max_version = TLS1_2_VERSION, .no_ticket = true});
-  EXPECT_FALSE(connect(server.get(), client.get(), sessions[0].get()).resumed) << "the oldest was dropped";
-  EXPECT_TRUE(connect(server.get(), client.get(), sessions[2].get()).resumed) << "the newest is kept";
+TEST_F(TlsContextTest, FullCacheGivesTheNextDeviceAStatelessTicketThatResumes) {
+  acceptable_.insert(pki_->ata_certificate().serial_hex);
+  auto server = server_context(false, 1);
+  auto phone_client = client_context(pki_->phone_certificate);
+  ASSERT_TRUE(connect(server.get(), phone_client.get()).completed);
+  ASSERT_EQ(cached_sessions(server.get()), 1u);
+
+  auto ata_client = client_context(pki_->ata_certificate());
+  auto first = connect(server.get(), ata_client.get());
+  ASSERT_TRUE(first.completed);
+  EXPECT_EQ(cached_sessions(server.get()), 1u) << "the full cache took no session: the ticket carries it";
+  ASSERT_NE(first.session, nullptr);
+  const auto second = connect(server.get(), ata_client.get(), first.session.get());
+  EXPECT_TRUE(second.resumed);
+  EXPECT_EQ(second.identity, ata);
+  EXPECT_EQ(cached_sessions(server.get()), 1u);
+}
+
+TEST_F(TlsContextTest, SessionIdCacheDropsTheOldestWhenFull) {
+  acceptable_.insert(pki_->ata_certificate().serial_hex);
+  auto server = server_context(false, 1);
+  const client_options tls12_without_tickets{.max_version = TLS1_2_VERSION, .no_ticket = true};
+  auto phone_client = client_context(pki_->phone_certificate, tls12_without_tickets);
+  auto phone_first = connect(server.get(), phone_client.get());
+  ASSERT_TRUE(phone_first.completed);
+  auto ata_client = client_context(pki_->ata_certificate(), tls12_without_tickets);
+  auto ata_first = connect(server.get(), ata_client.get());
+  ASSERT_TRUE(ata_first.completed);
+  EXPECT_EQ(cached_sessions(server.get()), 1u);
+
+  // The newest first: the phone's failed resumption is a full handshake
+  // whose new session would push the ATA's out in turn.
+  EXPECT_TRUE(connect(server.get(), ata_client.get(), ata_first.session.get()).resumed) << "the newest stayed";
+  EXPECT_FALSE(connect(server.get(), phone_client.get(), phone_first.session.get()).resumed) << "the oldest went";
 }
 
 // ---- protocol versions -----------------------------------------------------

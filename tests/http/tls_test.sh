@@ -207,7 +207,7 @@ assert_gt "$(metric 'provbox_tls_handshake_failures_total{reason="revoked"}')" 1
 assert_gt "$(metric 'provbox_tls_handshake_failures_total{reason="expired"}')" 1 "metrics: expired"
 assert_gt "$(metric 'provbox_tls_handshake_failures_total{reason="unknown_ca"}')" 2 "metrics: unknown CA"
 assert_gt "$(metric 'provbox_tls_handshake_failures_total{reason="protocol"}')" 0 "metrics: protocol version"
-assert_eq "$(metric provbox_tls_cached_sessions)" 0 "metrics: TLS 1.3 ticket handshakes hold no session on the server"
+assert_eq 2 "$(metric provbox_tls_cached_sessions)" "metrics: one TLS session kept per device (the phone, with two certificates, and the ATA)"
 assert_gt "$(metric 'provbox_requests_total{transport="https",status="200"}')" 5 "metrics: HTTPS 200s"
 assert_gt "$(metric 'provbox_requests_total{transport="https",status="403"}')" 1 "metrics: HTTPS 403s"
 
