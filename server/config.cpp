@@ -262,6 +262,10 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                    r.mapping(n, "tls",
                              {
                                  {"legacy", [&](const YAML::Node& v) { c.tls.legacy = r.flag(v, "tls.legacy"); }},
+                                 {"session_cache_size",
+                                  [&](const YAML::Node& v) {
+                                    c.tls.session_cache_size = r.number(v, "tls.session_cache_size", 0, 1000000);
+                                  }},
                                  {"server_names",
                                   [&](const YAML::Node& v) { c.tls.server_names = r.list(v, "tls.server_names"); }},
                                  {"server_certificate",

@@ -43,6 +43,7 @@ struct config {
 
   struct tls_settings {
     bool legacy = false;                     // TLS 1.0/1.1 and SECLEVEL=0 for old phones
+    unsigned session_cache_size = 2048;      // sessions kept for resumption, ~11 KB each
     std::vector<std::string> server_names{"localhost"};       // DNS names in the server certificate
     std::vector<std::string> server_addresses{"127.0.0.1"};  // IP addresses in it
     // The operator's own server certificate and key (PEM), instead of one

@@ -312,7 +312,8 @@ std::unique_ptr<net::ssl::context> make_tls_context(const config& c, store::inve
   auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
   certs::configure_server_tls(
       tls->native_handle(),
-      {server_files.certificate_file, server_files.key_file, authority.certificate_file(), c.tls.legacy},
+      {server_files.certificate_file, server_files.key_file, authority.certificate_file(), c.tls.legacy,
+       c.tls.session_cache_size},
       // From the service's in-memory snapshot, which reloads when the
       // revision moves: a revocation still counts from the next handshake.
       [&service](std::string_view serial) { return service.certificate_acceptable(serial); });
@@ -337,7 +338,8 @@ void apply_reload(const config& old_config, const config& fresh, http::server_st
       fresh.listen.admin.to_string() != old_config.listen.admin.to_string() ||
       fresh.listen.tftp.to_string() != old_config.listen.tftp.to_string() ||
       fresh.data_dir != old_config.data_dir || fresh.database_path() != old_config.database_path() ||
-      fresh.tls.legacy != old_config.tls.legacy || fresh.tls.server_names != old_config.tls.server_names ||
+      fresh.tls.legacy != old_config.tls.legacy || fresh.tls.session_cache_size != old_config.tls.session_cache_size ||
+      fresh.tls.server_names != old_config.tls.server_names ||
       fresh.tls.server_addresses != old_config.tls.server_addresses ||
       fresh.tls.server_certificate != old_config.tls.server_certificate || fresh.user != old_config.user)
     spdlog::warn("reload: listen, data_dir, database, tls and user changes take effect at the next restart");

@@ -51,6 +51,7 @@ TEST(config_defaults, the_database_lives_in_the_data_dir) {
 TEST(config_defaults, tls_is_modern_with_a_localhost_certificate) {
   const config c;
   EXPECT_FALSE(c.tls.legacy);
+  EXPECT_EQ(c.tls.session_cache_size, 2048u);
   EXPECT_TRUE(c.tls.server_certificate.empty());  // provbox's own CA issues one
   EXPECT_TRUE(c.tls.server_key.empty());
   EXPECT_EQ(c.tls.server_names, std::vector<std::string>{"localhost"});
@@ -97,6 +98,7 @@ listen:
   admin: off
 tls:
   legacy: yes
+  session_cache_size: 10000
   server_names: [prov.example.net, prov]
   server_addresses: [192.0.2.1, "2001:db8::1"]
   server_certificate: /etc/provbox/server.pem
@@ -138,6 +140,7 @@ TEST_F(full_config, listeners) {
 
 TEST_F(full_config, tls) {
   EXPECT_TRUE(c.tls.legacy);
+  EXPECT_EQ(c.tls.session_cache_size, 10000u);
   EXPECT_EQ(c.tls.server_names, (std::vector<std::string>{"prov.example.net", "prov"}));
   EXPECT_EQ(c.tls.server_addresses, (std::vector<std::string>{"192.0.2.1", "2001:db8::1"}));
   EXPECT_EQ(c.tls.server_certificate, "/etc/provbox/server.pem");
@@ -251,6 +254,12 @@ TEST(parse_config, port_70000_is_refused) {
 
 TEST(parse_config, a_host_name_is_not_a_listen_address) {
   EXPECT_TRUE(refused_at("listen:\n  https: localhost:80\n", 2, "listen.https"));
+}
+
+TEST(parse_config, a_session_cache_beyond_a_million_is_refused) {
+  EXPECT_TRUE(refused_at("tls:\n  session_cache_size: 1000001\n", 2,
+                         "tls.session_cache_size must be a whole number from 0 to 1000000"));
+  EXPECT_EQ(parse_config("tls:\n  session_cache_size: 0\n", "x").tls.session_cache_size, 0u);
 }
 
 TEST(parse_config, a_bad_bool_is_refused) {
