@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <pwd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -121,6 +122,15 @@ std::unique_ptr<net::ip::udp::socket> open_udp(net::io_context& io, const listen
   if (!ec) socket->bind(endpoint, ec);
   if (ec) throw std::runtime_error(std::string("cannot listen for ") + name + " on " + where.to_string() + ": " +
                                    ec.message());
+  // A building powering on sends its read requests in a burst; the default
+  // receive buffer (rmem_default, often 208 KB) holds a few hundred of them
+  // and the kernel drops the rest, which then wait out a client timeout.
+  // Ask for 4 MiB: past rmem_max only with CAP_NET_ADMIN (root, or the
+  // systemd unit), else the kernel caps it; either way nothing fails.
+  constexpr int wanted_receive_buffer = 4 << 20;
+  if (::setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &wanted_receive_buffer,
+                   sizeof wanted_receive_buffer) != 0)
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVBUF, &wanted_receive_buffer, sizeof wanted_receive_buffer);
   return socket;
 }
 
