@@ -827,29 +827,28 @@ protected:
     run_until([&] { return stats_.completed + stats_.failed > ended_before; }, 5s);
     return r;
   }
+
+  // Serves a 100-block image and fetches it whole, as the only transfer.
+  ::testing::AssertionResult fetches_a_whole_image() {
+    const auto image = pattern_bytes(100 * 512 + 17);
+    start_server();
+    const auto r = fetch_on_thread(add_firmware(image, "1.0", "fw.bin"));
+    if (!r.completed) return ::testing::AssertionFailure() << "transfer failed: " << r.failure;
+    if (r.body != image) return ::testing::AssertionFailure() << "the bytes differ";
+    if (stats_.completed != 1u) return ::testing::AssertionFailure() << stats_.completed << " transfers completed";
+    return ::testing::AssertionSuccess();
+  }
 };
 
 TEST_F(TftpServerPolling, ALoneLockstepTransferCompletesWithItsAcksReadByPolling) {
   options_.busy_poll = 1s;
-  const auto image = pattern_bytes(100 * 512 + 17);
-  const auto path = add_firmware(image, "1.0", "fw.bin");
-  start_server();
-  const auto r = fetch_on_thread(path);
-  ASSERT_TRUE(r.completed) << r.failure;
-  EXPECT_EQ(r.body, image);
-  EXPECT_EQ(stats_.completed, 1u);
+  ASSERT_TRUE(fetches_a_whole_image());
   EXPECT_GT(stats_.polled, 0u) << "a client on another thread answers within a second";
 }
 
 TEST_F(TftpServerPolling, WithPollingOffTheReactorReadsEveryAck) {
   options_.busy_poll = 0us;
-  const auto image = pattern_bytes(100 * 512 + 17);
-  const auto path = add_firmware(image, "1.0", "fw.bin");
-  start_server();
-  const auto r = fetch_on_thread(path);
-  ASSERT_TRUE(r.completed) << r.failure;
-  EXPECT_EQ(r.body, image);
-  EXPECT_EQ(stats_.completed, 1u);
+  ASSERT_TRUE(fetches_a_whole_image());
   EXPECT_EQ(stats_.polled, 0u);
 }
 
