@@ -316,6 +316,8 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                 {"user", [&](const YAML::Node& n) { c.user = r.text(n, "user"); }},
                 {"shutdown_grace", [&](const YAML::Node& n) { c.shutdown_grace_s = r.number(n, "shutdown_grace", 0, 3600); }},
                 {"events_per_device", [&](const YAML::Node& n) { c.events_per_device = r.number(n, "events_per_device", 1, 100000); }},
+                {"events_max_rows", [&](const YAML::Node& n) { c.events_max_rows = r.number(n, "events_max_rows", 1000, 100000000); }},
+                {"events_max_days", [&](const YAML::Node& n) { c.events_max_days = r.number(n, "events_max_days", 1, 3650); }},
             });
   if (c.tls.server_certificate.empty() != c.tls.server_key.empty()) {
     const auto node = root["tls"];

@@ -96,6 +96,11 @@ struct config {
   std::string user;
   unsigned shutdown_grace_s = 10;  // transfers in flight may finish within this
   unsigned events_per_device = 200;
+  // The event table as a whole, whatever the number of devices or requesters
+  // (a row is about 150 bytes with its index): the newest rows up to this
+  // many, none older than events_max_days.
+  unsigned events_max_rows = 500000;
+  unsigned events_max_days = 90;
 
   std::string database_path() const;
 };

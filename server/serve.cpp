@@ -224,6 +224,31 @@ void event_metrics(std::ostringstream& out, const store::event_buffer_stats& e) 
       << "provbox_device_events_queued " << e.pending << '\n';
 }
 
+// What the provisioning service did about faults and hostile requesters.
+void service_fault_metrics(std::ostringstream& out, const provisioning::service& service) {
+  const auto& m = service.metrics();
+  out << "# HELP provbox_internal_errors_total Requests answered 500 because the store or the renderer failed.\n"
+         "# TYPE provbox_internal_errors_total counter\n"
+      << "provbox_internal_errors_total " << m.internal_errors << '\n'
+      << "# HELP provbox_access_lines_held_back_total Access-log lines counted instead of written (over a "
+         "requester's lines per minute).\n"
+         "# TYPE provbox_access_lines_held_back_total counter\n"
+      << "provbox_access_lines_held_back_total " << m.log_lines_held_back << '\n'
+      << "# HELP provbox_device_events_folded_total Events of requests for no known device counted on a summary "
+         "row.\n"
+         "# TYPE provbox_device_events_folded_total counter\n"
+      << "provbox_device_events_folded_total " << m.events_folded << '\n'
+      << "# HELP provbox_device_events_trimmed_total Event rows removed to keep the table within its bounds.\n"
+         "# TYPE provbox_device_events_trimmed_total counter\n"
+      << "provbox_device_events_trimmed_total " << m.events_trimmed << '\n'
+      << "# HELP provbox_version_floor_raises_total Times the inventory was behind a version already served.\n"
+         "# TYPE provbox_version_floor_raises_total counter\n"
+      << "provbox_version_floor_raises_total " << m.version_floor_raises << '\n'
+      << "# HELP provbox_profile_cache_entries Rendered files held (one per device at most).\n"
+         "# TYPE provbox_profile_cache_entries gauge\n"
+      << "provbox_profile_cache_entries " << service.cached_files() << '\n';
+}
+
 void log_session_error(const char* what, std::exception_ptr e) {
   if (!e) return;
   try {
@@ -367,6 +392,17 @@ int serve(const config& initial, const std::function<config()>& reload) {
   raise_open_files_limit();
   try {
     std::filesystem::create_directories(c.data_dir);
+    // The data folder holds the CA's key and the database: its owner's only
+    // (an older provbox left it 0755).
+    {
+      namespace fs = std::filesystem;
+      const auto perms = fs::status(c.data_dir).permissions();
+      if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        std::error_code ec;
+        fs::permissions(c.data_dir, fs::perms::group_all | fs::perms::others_all, fs::perm_options::remove, ec);
+        if (!ec) spdlog::info("data folder {} made private (mode 0700)", c.data_dir);
+      }
+    }
     // One thread runs the io_context; only the DHCP lease writer (its own
     // thread pool) posts completions to it, which needs the scheduler's
     // lock but never touches a socket: so sockets go without their
@@ -392,7 +428,13 @@ int serve(const config& initial, const std::function<config()>& reload) {
     }
 
     store::inventory inventory(c.database_path());
-    provisioning::service service(inventory, {c.data_dir, c.events_per_device, c.log.format == "json"});
+    provisioning::service_options service_options;
+    service_options.data_dir = c.data_dir;
+    service_options.events_per_device = c.events_per_device;
+    service_options.json_log = c.log.format == "json";
+    service_options.events_max_rows = c.events_max_rows;
+    service_options.events_max_age = std::chrono::hours(24) * c.events_max_days;
+    provisioning::service service(inventory, service_options);
     // Device events (and access log lines) are written in batches, at most
     // one transaction per event_flush_delay: a commit per request cost as
     // much as the rest of the request. An event after a quiet spell is
@@ -442,6 +484,7 @@ int serve(const config& initial, const std::function<config()>& reload) {
       if (dhcp_leases) dhcp_metrics(dhcp_part, dhcp_stats, dhcp_leases->size());
       std::ostringstream events_part;
       event_metrics(events_part, service.event_stats());
+      service_fault_metrics(events_part, service);
       if (tls)
         events_part << "# HELP provbox_tls_cached_sessions Sessions held for TLS 1.2 session-ID resumption.\n"
                        "# TYPE provbox_tls_cached_sessions gauge\n"
@@ -538,6 +581,20 @@ int serve(const config& initial, const std::function<config()>& reload) {
       });
     };
     pet_watchdog();
+
+    // Housekeeping: the record budget's summaries and the event table's
+    // bounds (service::maintain), once a second, sooner while a trim has
+    // more to do.
+    net::steady_timer housekeeping(io);
+    std::function<void(std::chrono::milliseconds)> keep_house = [&](std::chrono::milliseconds after) {
+      housekeeping.expires_after(after);
+      housekeeping.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) return;
+        const bool more = service.maintain(std::chrono::steady_clock::now());
+        keep_house(more ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
+      });
+    };
+    keep_house(std::chrono::milliseconds(1000));
 
     spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}, dhcp {}",
                  inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),

@@ -1,6 +1,9 @@
 #include "store/database.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store/change_signal.hpp"
 
 namespace provbox::store {
 namespace {
@@ -91,6 +94,14 @@ database::database(const std::string& path) : path_(path) {
     db_ = nullptr;
     throw store_error("cannot open database " + path + ": " + message);
   }
+  // The file holds device encryption keys and SIP passwords: its owner's
+  // alone, also when an older provbox (or another tool) made it readable to
+  // others. Done by path, before the WAL files exist (SQLite gives them the
+  // database's mode): opening the file ourselves and closing it would drop
+  // SQLite's locks on it.
+  struct stat st {};
+  if (path != ":memory:" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+    ::chmod(path.c_str(), st.st_mode & 0700);
   sqlite3_extended_result_codes(db_, 1);
   // The CLI and the daemon share the file; wait for the other's write lock
   // rather than failing at once.
@@ -100,6 +111,31 @@ database::database(const std::string& path) : path_(path) {
   // In WAL mode NORMAL survives application crashes and only risks the last
   // commits on power loss, at a fraction of FULL's fsyncs.
   exec("PRAGMA synchronous = NORMAL");
+  std::string mode;
+  {
+    auto stmt = prepare("PRAGMA journal_mode");
+    if (stmt.step()) mode = stmt.text(0);
+  }
+  if (mode == "wal") {
+    signal_ = std::make_unique<change_signal>(path);
+    // SQLite calls the WAL hook after each commit, once the write lock is
+    // released, so a reader that sees the note also sees the commit. The
+    // hook is also where SQLite's automatic checkpoint lives, which setting
+    // our own replaces: do what the default hook does (a passive checkpoint
+    // once the WAL holds 1000 pages, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT).
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3* db, const char* name, int pages) -> int {
+          static_cast<change_signal*>(self)->notify();
+          if (pages >= 1000) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+          return SQLITE_OK;
+        },
+        signal_.get());
+  }
+}
+
+std::optional<std::uint64_t> database::commits_noted() const {
+  return signal_ ? signal_->count() : std::nullopt;
 }
 
 database::~database() {

@@ -3,6 +3,7 @@
 // and transactions. Errors become store_error with SQLite's message.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace provbox::store {
+
+class change_signal;
 
 class store_error : public std::runtime_error {
 public:
@@ -85,6 +88,11 @@ public:
   // Together with total_changes it tells "anything may have changed" for the
   // price of one statement step and no page reads.
   std::int64_t data_version();
+  // Commits noted by every provbox connection to this file, this one's
+  // included (change_signal.hpp): when it has not moved, nothing was
+  // committed. nullopt when the signal is unavailable (not WAL, a read-only
+  // folder): then only data_version tells.
+  std::optional<std::uint64_t> commits_noted() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 
@@ -96,6 +104,7 @@ private:
   sqlite3* db_ = nullptr;
   std::string path_;
   std::map<std::string, cached_statement, std::less<>> cache_;
+  std::unique_ptr<change_signal> signal_;  // set only in WAL mode
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolled back if destroyed before commit(), so an

@@ -1,5 +1,6 @@
 #include "store/events.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -77,6 +78,16 @@ std::string utc_now_iso8601() {
   return out;
 }
 
+std::string utc_iso8601_before(std::chrono::seconds age) {
+  const auto seconds = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() - age);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return text;
+}
+
 bool same_answer(const event& earlier, const event& later) {
   return earlier.mac == later.mac && earlier.transport == later.transport && earlier.peer == later.peer &&
          earlier.file == later.file && earlier.dbase_version == later.dbase_version &&
@@ -100,7 +111,15 @@ void event_log::record_all(std::vector<event>& events) {
   if (events.empty()) return;
   try {
     transaction tx(db_);
-    for (auto& e : events) write(e);
+    std::uint64_t highest = 0;
+    for (auto& e : events) {
+      write(e);
+      if (e.dbase_version) highest = std::max(highest, *e.dbase_version);
+    }
+    if (highest > 0)
+      db_.prepare("UPDATE meta SET value = ?1 WHERE key = 'served_version' AND value < ?1")
+          .bind_all(highest)
+          .run();
     tx.commit();
   } catch (...) {
     // Rolled back: what we remember may be rows that are not there.
@@ -180,6 +199,36 @@ std::vector<event> event_log::latest(std::size_t limit) {
   std::vector<event> events;
   while (stmt.step()) events.push_back(read_event(stmt));
   return events;
+}
+
+std::uint64_t event_log::highest_served() {
+  auto stmt = db_.prepare("SELECT value FROM meta WHERE key = 'served_version'");
+  return stmt.step() ? static_cast<std::uint64_t>(stmt.integer(0)) : 0;
+}
+
+std::size_t event_log::trim(std::size_t max_rows, std::string_view cutoff, std::size_t chunk) {
+  transaction tx(db_);
+  // Ids only grow (INTEGER PRIMARY KEY: max + 1), so the rows of the last
+  // max_rows insertions are those above max(id) - max_rows: a rowid range,
+  // found and deleted without a count or a scan.
+  auto by_count = db_.prepare(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= "
+      "(SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)");
+  by_count.bind_all(static_cast<std::int64_t>(max_rows), static_cast<std::int64_t>(chunk));
+  by_count.run();
+  std::size_t removed = static_cast<std::size_t>(db_.changes());
+  if (removed < chunk) {
+    // By age, among the oldest rows only: rows are written in time order, so
+    // old ones come first; a row still counting repeats stays.
+    auto by_age = db_.prepare(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1) "
+        "AND coalesce(last_at, at) < ?2");
+    by_age.bind_all(static_cast<std::int64_t>(chunk - removed), cutoff);
+    by_age.run();
+    removed += static_cast<std::size_t>(db_.changes());
+  }
+  tx.commit();
+  return removed;
 }
 
 std::optional<event> event_log::last_profile_fetch(const std::string& mac) {

@@ -4,9 +4,11 @@
 // exactly as the device's previous one is not a new row: it is counted on
 // that row ("last message repeated N times"), so a device stuck in a fetch
 // loop, or a scanner, cannot push the rest of its history out.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -57,6 +59,16 @@ public:
   // The newest successful profile fetch (status 200/206/304 with a version);
   // its newest_at() is when the device last fetched it.
   std::optional<event> last_profile_fetch(const std::string& mac);
+  // The highest DBID_DBASE_VERSION any recorded event served (kept in meta
+  // by record_all, so trimming events does not lower it).
+  std::uint64_t highest_served();
+
+  // Bounds the table as a whole, whatever the number of devices or
+  // requesters: rows older than `max_rows` insertions, and rows whose newest
+  // occurrence is before `cutoff` (ISO 8601, as `at`), go. At most `chunk`
+  // rows in one call (one short transaction, so the daemon's loop is not
+  // held); returns how many went: call again while it returns `chunk`.
+  std::size_t trim(std::size_t max_rows, std::string_view cutoff, std::size_t chunk = 5000);
 
 private:
   void write(event& e);
@@ -77,5 +89,7 @@ private:
 };
 
 std::string utc_now_iso8601();
+// The same for a time `age` before now (the cutoff of trim()).
+std::string utc_iso8601_before(std::chrono::seconds age);
 
 }  // namespace provbox::store

@@ -107,6 +107,15 @@ void inventory::raise_version_floor(std::uint64_t floor) {
   tx.commit();
 }
 
+std::optional<std::uint64_t> inventory::keep_versions_above(std::uint64_t served) {
+  transaction tx(db_);
+  // The highest version any device can have now is floor + revision.
+  if (served <= version_floor() + revision()) return std::nullopt;
+  raise_version_floor(served + 1);
+  tx.commit();
+  return served + 1;
+}
+
 std::uint64_t inventory::next_revision() {
   auto stmt = db_.prepare("UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value");
   stmt.step();

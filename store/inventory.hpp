@@ -104,6 +104,14 @@ public:
   // Raising the floor raises every device's version; lowering it would make
   // versions repeat, so it is refused.
   void raise_version_floor(std::uint64_t floor);
+  // When `served` (the highest DBID_DBASE_VERSION ever served) is above
+  // every version the inventory can give now, the database is behind what
+  // devices have seen (it lost commits, or an older copy was put back by
+  // hand): the floor is raised to served + 1, so every device's next version
+  // is above anything it applied, and the new floor returned. Devices apply
+  // any file whose version differs, so a version that fell would make them
+  // apply older settings.
+  std::optional<std::uint64_t> keep_versions_above(std::uint64_t served);
 
   void add_model(const model_record& model);
   void update_model(std::string_view name, const model_changes& changes);

@@ -149,6 +149,12 @@ ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
 -- The newest occurrence when repeats > 1 (NULL otherwise); at stays the first.
 ALTER TABLE events ADD COLUMN last_at TEXT;
 )sql",
+    // 4 -> 5: the highest DBID_DBASE_VERSION ever served, so a database that
+    // went back (a crash that lost commits, a copy put back by hand) never
+    // makes a device apply an older file (inventory::keep_versions_above).
+    R"sql(
+INSERT INTO meta (key, value) SELECT 'served_version', coalesce(max(dbase_version), 0) FROM events;
+)sql",
 };
 
 }  // namespace

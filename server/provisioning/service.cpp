@@ -11,6 +11,12 @@
 #include <sys/stat.h>
 
 namespace provbox::provisioning {
+namespace {
+
+// Event rows removed per trim (one short transaction): a few ms.
+constexpr std::size_t trim_chunk = 5000;
+
+}  // namespace
 
 std::string_view to_string(transport t) {
   switch (t) {
@@ -43,7 +49,17 @@ service::service(store::inventory& inventory, service_options options)
       options_(std::move(options)),
       events_(inventory.db(), options_.events_per_device),
       event_buffer_(events_),
-      commit_watch_(inventory.db().path()) {}
+      budget_(options_.record) {
+  // Before the first answer: a database behind what devices were already
+  // served (it lost commits, or an older copy was put back) must not hand
+  // them lower versions, which they would apply.
+  const auto served = events_.highest_served();
+  if (auto floor = inventory_.keep_versions_above(served)) {
+    ++metrics_.version_floor_raises;
+    spdlog::warn("the inventory is behind DBID_DBASE_VERSION {} already served: version floor raised to {}", served,
+                 *floor);
+  }
+}
 
 service::~service() {
   // Graceful shutdown ends here: what was answered is also on record.
@@ -62,15 +78,20 @@ void service::refresh_if_changed() {
   // CLI change always sees it.
   //
   // Even data_version is a read transaction (file locks), so it is only
-  // asked when this connection wrote or the WAL-index header says some
-  // connection committed; and once a second regardless, so that a watch
-  // that cannot see (a database not in WAL mode) costs freshness nothing.
+  // asked when this connection wrote or a writer noted a commit (every
+  // provbox connection does, after its commit: store/change_signal.hpp);
+  // and once a second regardless, for writers that note nothing.
   auto& db = inventory_.db();
   const auto total_changes = db.total_changes();
+  const auto commits = db.commits_noted();
   const auto now = std::chrono::steady_clock::now();
-  if (snapshot_ && total_changes == seen_total_changes_ && !commit_watch_.maybe_changed() && now < next_full_check_)
+  if (snapshot_ && commits && commits == seen_commits_ && total_changes == seen_total_changes_ &&
+      now < next_full_check_)
     return;
   next_full_check_ = now + std::chrono::seconds(1);
+  // Taken before data_version is read: a commit noted after this is seen by
+  // the next request.
+  seen_commits_ = commits;
   const auto data_version = db.data_version();
   if (snapshot_ && data_version == seen_data_version_ && total_changes == seen_total_changes_) return;
   seen_data_version_ = data_version;
@@ -83,6 +104,11 @@ void service::refresh_if_changed() {
 bool service::certificate_acceptable(std::string_view serial) {
   refresh_if_changed();
   return snapshot_->is_acceptable_certificate(serial);
+}
+
+std::uint64_t service::snapshot_revision() {
+  refresh_if_changed();
+  return snapshot_->revision();
 }
 
 void service::flush_events() {
@@ -116,6 +142,20 @@ std::optional<profile::mac_address> service::device_at_address(const std::string
   return std::nullopt;
 }
 
+bool service::version_has_fallen(const profile::mac_address& mac, std::uint64_t version) {
+  auto served = served_version_.find(mac);
+  if (served == served_version_.end() || version >= served->second) return false;
+  // Only a database that went back can do this (versions come from one
+  // counter that only rises). Raise the floor past what was served, so the
+  // next render is above it, and refuse this one.
+  const auto floor = inventory_.version_floor() + (served->second - version) + 1;
+  inventory_.raise_version_floor(floor);
+  ++metrics_.version_floor_raises;
+  spdlog::error("device {}: the inventory gave DBID_DBASE_VERSION {} after {} was served; version floor raised to {}",
+                mac.colon_lower(), version, served->second, floor);
+  return true;
+}
+
 answer service::profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model) {
   const auto* device = find_device(mac);
   if (!device) return refuse(404, "unknown device " + mac.colon_lower(), mac);
@@ -132,14 +172,21 @@ answer service::profile_for(const request& r, const profile::mac_address& mac, c
   // $IP is the device's current address: its static one, else where the
   // request came from.
   const std::string ip = device->static_ip.empty() ? r.peer_address : device->static_ip;
-  auto& slot = cache_[{mac, ip}];
-  if (slot.body) {
+  auto& slot = cache_[mac];
+  if (slot.body && slot.ip == ip) {
     ++metrics_.cache_hits;
   } else {
     ++metrics_.cache_misses;
     ++metrics_.renders;
+    slot.body.reset();
     auto file = render_device_file(inventory_, mac, ip);
     if (!file) return refuse(404, "unknown device " + mac.colon_lower(), mac);
+    if (version_has_fallen(mac, file->dbase_version))
+      return refuse(500, "DBID_DBASE_VERSION " + std::to_string(file->dbase_version) +
+                             " is below one already served; the version floor was raised", mac);
+    auto& served = served_version_[mac];
+    served = std::max(served, file->dbase_version);
+    slot.ip = ip;
     slot.dbase_version = file->dbase_version;
     slot.encrypted = file->encrypted;
     slot.body = std::make_shared<const std::string>(std::move(file->body));
@@ -200,6 +247,29 @@ std::optional<answer> service::try_firmware(const request& r) {
 }
 
 answer service::resolve(const request& r) {
+  try {
+    return resolve_unguarded(r);
+  } catch (const std::exception& e) {
+    // The store is locked past its busy timeout, the disk failed, a file
+    // went missing: a 500 for this request, the same on every transport,
+    // and the next request tries again.
+    ++metrics_.internal_errors;
+    // One line a second at most: a broken disk under a boot storm would
+    // otherwise write one per request.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_error_line_) {
+      spdlog::error("{} {} /{}: internal error: {}{}", to_string(r.via), r.peer_address, r.path, e.what(),
+                    errors_not_logged_ ? " (" + std::to_string(errors_not_logged_) + " more since the last line)" : "");
+      errors_not_logged_ = 0;
+      next_error_line_ = now + std::chrono::seconds(1);
+    } else {
+      ++errors_not_logged_;
+    }
+    return refuse(500, std::string("internal error: ") + e.what(), r.client_identity);
+  }
+}
+
+answer service::resolve_unguarded(const request& r) {
   refresh_if_changed();
   if (auto firmware = try_firmware(r)) return *firmware;
 
@@ -264,7 +334,6 @@ std::string format_access_line(const request& r, const answer& a, int status, st
 
 void service::record(const request& r, const answer& a, int final_status, std::uint64_t bytes_sent,
                      std::chrono::steady_clock::duration took, std::string_view detail) {
-  spdlog::info(format_access_line(r, a, final_status, bytes_sent, took, detail, options_.json_log));
   const auto via = std::string(to_string(r.via));
   ++metrics_.requests[{via, final_status}];
   metrics_.bytes[via] += bytes_sent;
@@ -279,6 +348,20 @@ void service::record(const request& r, const answer& a, int final_status, std::u
   e.status = final_status;
   e.bytes = bytes_sent;
   e.detail = detail.empty() ? a.reason : std::string(detail);
+  // Known: the answer named a device of the inventory (the snapshot the
+  // answer came from; a transport may record before any resolve).
+  bool known = false;
+  if (snapshot_) {
+    if (a.device) known = find_device(*a.device) != nullptr;
+    else if (r.client_identity) known = find_device(*r.client_identity) != nullptr;
+  }
+  const auto admitted = budget_.admit(e, known, std::chrono::steady_clock::now());
+  if (admitted.log_line) spdlog::info(format_access_line(r, a, final_status, bytes_sent, took, detail, options_.json_log));
+  else ++metrics_.log_lines_held_back;
+  if (!admitted.own_event) {
+    ++metrics_.events_folded;
+    return;
+  }
   switch (event_buffer_.add(std::move(e))) {
     case store::event_buffer::next_step::none: break;
     case store::event_buffer::next_step::schedule_flush:
@@ -286,6 +369,29 @@ void service::record(const request& r, const answer& a, int final_status, std::u
       else flush_events();
       break;
     case store::event_buffer::next_step::flush_now: flush_events(); break;
+  }
+}
+
+bool service::maintain(std::chrono::steady_clock::time_point now) {
+  auto ended = budget_.roll(now);
+  for (const auto& line : ended.log_lines) spdlog::info(line);
+  for (auto& e : ended.events) {
+    if (event_buffer_.add(std::move(e)) != store::event_buffer::next_step::none) flush_events();
+  }
+  if (!ended.events.empty()) flush_events();
+  if (now < next_trim_) return false;
+  try {
+    const auto cutoff = store::utc_iso8601_before(std::chrono::duration_cast<std::chrono::seconds>(options_.events_max_age));
+    const auto removed = events_.trim(options_.events_max_rows, cutoff, trim_chunk);
+    metrics_.events_trimmed += removed;
+    // A full chunk means more is left: come back soon, not in a minute.
+    const bool more = removed == trim_chunk;
+    next_trim_ = now + (more ? std::chrono::milliseconds(50) : std::chrono::milliseconds(60000));
+    return more;
+  } catch (const store::store_error& e) {
+    spdlog::warn("trimming device events failed, retrying in a minute: {}", e.what());
+    next_trim_ = now + std::chrono::minutes(1);
+    return false;
   }
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "server/profile/mac_address.hpp"
-#include "store/commit_watch.hpp"
+#include "server/provisioning/record_budget.hpp"
 #include "store/event_buffer.hpp"
 #include "store/events.hpp"
 #include "store/inventory.hpp"
@@ -63,12 +63,22 @@ struct service_metrics {
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
   std::uint64_t renders = 0;
+  std::uint64_t internal_errors = 0;       // requests answered 500: the store or the renderer failed
+  std::uint64_t log_lines_held_back = 0;   // access-log lines counted instead of written (record_budget)
+  std::uint64_t events_folded = 0;         // events of unknown requesters counted on a summary row
+  std::uint64_t events_trimmed = 0;        // event rows removed by the table's bounds
+  std::uint64_t version_floor_raises = 0;  // the database was behind a version already served
 };
 
 struct service_options {
   std::string data_dir;              // firmware blobs live here
   std::size_t events_per_device = 200;
   bool json_log = false;             // access log lines as JSON objects
+  // The event table as a whole (event_log::trim), and what one requester
+  // may cost (record_budget.hpp).
+  std::size_t events_max_rows = 500000;
+  std::chrono::hours events_max_age{24 * 90};
+  record_limits record{};
 };
 
 // One access log line: device, transport, path, status, bytes, version
@@ -84,6 +94,8 @@ public:
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
+  // Never throws: a failure of the store or the renderer is a 500 answer
+  // (logged; recorded like any answer when the transport records it).
   answer resolve(const request& r);
   // Records the outcome once the transfer ended (status may differ from the
   // answer's: a 304, a 206, a transfer that failed half-way): the access log
@@ -94,6 +106,11 @@ public:
   // The HTTPS handshake's question, answered from the in-memory snapshot: a
   // recorded device certificate, not revoked (as of the inventory now).
   bool certificate_acceptable(std::string_view serial);
+  // The inventory revision those answers come from, after looking for a
+  // change as a request does (cheap when there is none). The HTTPS listener
+  // asks it about once a second and re-checks the certificates of open
+  // connections when it moves, so a revocation also closes idle ones.
+  std::uint64_t snapshot_revision();
 
   // Events are queued and written in batches when a scheduler is set: it is
   // called when the first event is queued and after a failed write, and
@@ -102,19 +119,31 @@ public:
   void set_event_flush_scheduler(std::function<void()> schedule) { schedule_flush_ = std::move(schedule); }
   void flush_events();
   store::event_buffer_stats event_stats() const { return event_buffer_.stats(); }
+  // Housekeeping the daemon runs about once a second: the record budget's
+  // summaries once a window has passed, and, once a minute, trimming the
+  // event table to its bounds (a chunk at a time; true when more is left,
+  // so the caller comes back soon).
+  bool maintain(std::chrono::steady_clock::time_point now);
 
   const service_metrics& metrics() const { return metrics_; }
+  std::size_t cached_files() const { return cache_.size(); }
   void set_json_log(bool json) { options_.json_log = json; }
   store::inventory& inventory() { return inventory_; }
 
 private:
   struct cached_file {
+    std::string ip;  // the $IP it was rendered with
     std::uint64_t dbase_version = 0;
     std::shared_ptr<const std::string> body;
     bool encrypted = false;
   };
 
+  answer resolve_unguarded(const request& r);
   void refresh_if_changed();
+  // Refuses, with a logged error, a rendered version below one this process
+  // served the device, after raising the version floor so that the next
+  // render is above it again.
+  bool version_has_fallen(const profile::mac_address& mac, std::uint64_t version);
   answer refuse(int status, std::string reason, std::optional<profile::mac_address> device = std::nullopt);
   answer profile_for(const request& r, const profile::mac_address& mac, const std::string& via_model);
   std::optional<answer> try_firmware(const request& r);
@@ -131,14 +160,24 @@ private:
   bool event_writes_failing_ = false;
   // What the request path reads, reloaded when the revision moves; the
   // revision itself is only read when data_version or our own change count
-  // says something may have changed, and data_version only when the
-  // WAL-index header moved (or once a second, should that watch be blind).
+  // says something may have changed, and data_version only when a writer
+  // noted a commit (store/change_signal.hpp), or once a second for writers
+  // that give no note.
   std::optional<store::inventory_snapshot> snapshot_;
-  store::commit_watch commit_watch_;
   std::chrono::steady_clock::time_point next_full_check_{};
+  std::optional<std::uint64_t> seen_commits_;
   std::int64_t seen_data_version_ = -1;
   std::int64_t seen_total_changes_ = -1;
-  std::map<std::pair<profile::mac_address, std::string>, cached_file> cache_;  // (device, $IP) -> file
+  // One file per device: a device has one current address, and a request
+  // from another (a forged TFTP source) re-renders rather than adding an
+  // entry, so the cache is bounded by the inventory.
+  std::map<profile::mac_address, cached_file> cache_;
+  // The highest version served to each device by this process: never less.
+  std::map<profile::mac_address, std::uint64_t> served_version_;
+  record_budget budget_;
+  std::chrono::steady_clock::time_point next_trim_{};
+  std::chrono::steady_clock::time_point next_error_line_{};
+  std::uint64_t errors_not_logged_ = 0;
   service_metrics metrics_;
 };
 
