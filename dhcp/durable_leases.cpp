@@ -64,18 +64,22 @@ void durable_leases::reload() {
     memory_.clear();
     pending_.clear();
     seen_version_ = table_.data_version();
+    // Every row, in any order: a client's rows on several subnets (its link
+    // renumbered) are all kept, none replaces another.
     for (const auto& row : table_.load_all()) {
         if (auto l = from_row(row)) memory_.put(*l);
     }
 }
 
-const lease* durable_leases::find_by_client(std::string_view client_key) const {
-    return memory_.find_by_client(client_key);
-}
-
 const lease* durable_leases::find_by_address(ipv4_address address) const {
     return memory_.find_by_address(address);
 }
+
+std::vector<const lease*> durable_leases::find_by_client(std::string_view client_key) const {
+    return memory_.find_by_client(client_key);
+}
+
+void durable_leases::for_each(const std::function<void(const lease&)>& visit) const { memory_.for_each(visit); }
 
 std::optional<ipv4_address> durable_leases::find_free(std::span<const address_range> pools, std::int64_t now,
                                                       const std::function<bool(ipv4_address)>& unavailable) {
@@ -86,19 +90,13 @@ void durable_leases::reserve(const lease& offered) { memory_.reserve(offered); }
 
 void durable_leases::commit(std::span<const lease_change> changes) {
     const std::int64_t now = unix_now();
+    // Row for row what memory does: no row is dropped or rewritten that the
+    // changes do not name.
     for (const auto& c : changes) {
-        // A client holds one lease: the address it had before is forgotten,
-        // as memory_leases::put does.
-        if (!c.value.client_key.empty()) {
-            const lease* before = memory_.find_by_client(c.value.client_key);
-            if (before != nullptr && before->address != c.value.address && before->status != lease_status::offered) {
-                pending_.push_back({to_row(*before, now), true});
-            }
-        }
         const bool forget = c.kind == change_kind::reclaim && c.value.status == lease_status::declined;
         pending_.push_back({to_row(c.value, now), forget});
-        memory_.commit(std::span(&c, 1));
     }
+    memory_.commit(changes);
 }
 
 void durable_leases::flush() {

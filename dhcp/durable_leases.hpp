@@ -5,6 +5,11 @@
 // one transaction (one fsync). The server handles a batch of datagrams,
 // flushes, and only then sends their replies: every lease is on disk before
 // its ACK leaves, at one fsync per batch rather than per ACK.
+//
+// Memory and table hold the same rows, one per address: every row is loaded,
+// whatever subnet or range it was leased from, and commit() writes each
+// change's row and nothing else. Deciding which of a client's leases ends
+// is the engine's, in changes of its own (lease_state).
 
 #include "dhcp/lease_engine.hpp"
 #include "store/leases.hpp"
@@ -19,8 +24,10 @@ public:
     // Opens the database at path (migrating it) and loads every lease.
     explicit durable_leases(const std::string& database_path);
 
-    const lease* find_by_client(std::string_view client_key) const override;
     const lease* find_by_address(ipv4_address address) const override;
+    std::vector<const lease*> find_by_client(std::string_view client_key) const override;
+    void for_each(const std::function<void(const lease&)>& visit) const override;
+    std::size_t size() const override { return memory_.size(); }
     std::optional<ipv4_address> find_free(std::span<const address_range> pools, std::int64_t now,
                                           const std::function<bool(ipv4_address)>& unavailable) override;
     void reserve(const lease& offered) override;
@@ -45,7 +52,6 @@ public:
     // are dropped; queued for the next flush. Returns how many changed.
     std::size_t reclaim(std::int64_t now);
 
-    std::size_t size() const { return memory_.size(); }
     std::vector<lease> all() const { return memory_.all(); }
 
 private:

@@ -56,6 +56,7 @@ std::string_view to_string(silence s) {
         case silence::unknown_client: return "unknown client (known-only)";
         case silence::other_server: return "for another server";
         case silence::pool_exhausted: return "pool exhausted";
+        case silence::reserved_for_known: return "the free addresses are kept for inventory devices";
         case silence::no_record: return "no record of this client";
         case silence::no_reply_expected: return "no reply expected";
     }
@@ -116,7 +117,18 @@ bool subnet_config::contains(ipv4_address a) const {
 }
 
 void known_devices::add(const mac_address& mac, known_device device) {
-    if (!device.static_address.is_unspecified()) by_address[device.static_address] = mac;
+    if (auto old = by_mac.find(mac); old != by_mac.end()) {
+        if (old->second.static_address.is_unspecified()) {
+            --without_static_address;
+        } else if (auto r = by_address.find(old->second.static_address); r != by_address.end() && r->second == mac) {
+            by_address.erase(r);
+        }
+    }
+    if (device.static_address.is_unspecified()) {
+        ++without_static_address;
+    } else {
+        by_address[device.static_address] = mac;
+    }
     by_mac[mac] = std::move(device);
 }
 
@@ -127,15 +139,33 @@ const known_device* known_devices::find(const mac_address& mac) const {
 
 // ---- memory_leases ----------------------------------------------------------------
 
-const lease* memory_leases::find_by_client(std::string_view client_key) const {
-    auto it = by_client_.find(std::string(client_key));
-    if (it == by_client_.end()) return nullptr;
-    return find_by_address(ipv4_address(it->second));
+const lease* memory_leases::find_by_address(ipv4_address address) const {
+    if (auto o = offers_.find(address.to_uint()); o != offers_.end()) return &o->second;
+    auto it = leases_.find(address.to_uint());
+    return it == leases_.end() ? nullptr : &it->second;
 }
 
-const lease* memory_leases::find_by_address(ipv4_address address) const {
-    auto it = by_address_.find(address.to_uint());
-    return it == by_address_.end() ? nullptr : &it->second;
+std::vector<const lease*> memory_leases::find_by_client(std::string_view client_key) const {
+    std::vector<const lease*> found;
+    const std::string key(client_key);
+    if (auto o = offer_by_client_.find(key); o != offer_by_client_.end()) found.push_back(&offers_.at(o->second));
+    if (auto own = leases_by_client_.find(key); own != leases_by_client_.end()) {
+        for (const std::uint32_t address : own->second) found.push_back(&leases_.at(address));
+    }
+    return found;
+}
+
+void memory_leases::for_each(const std::function<void(const lease&)>& visit) const {
+    for (const auto& [address, l] : leases_) {
+        if (!offers_.contains(address)) visit(l);
+    }
+    for (const auto& [address, o] : offers_) visit(o);
+}
+
+std::size_t memory_leases::size() const {
+    std::size_t n = leases_.size();
+    for (const auto& [address, o] : offers_) n += leases_.contains(address) ? 0 : 1;
+    return n;
 }
 
 std::optional<ipv4_address> memory_leases::find_free(std::span<const address_range> pools, std::int64_t now,
@@ -155,7 +185,9 @@ std::optional<ipv4_address> memory_leases::find_free(std::span<const address_ran
     for (std::uint64_t step = 0; step < total; ++step) {
         const std::uint64_t index = (cursor_ + step) % total;
         const ipv4_address candidate = at(index);
-        if (by_address_.contains(candidate.to_uint()) || unavailable(candidate)) continue;
+        if (leases_.contains(candidate.to_uint()) || offers_.contains(candidate.to_uint()) || unavailable(candidate)) {
+            continue;
+        }
         cursor_ = (index + 1) % total;
         return candidate;
     }
@@ -163,54 +195,84 @@ std::optional<ipv4_address> memory_leases::find_free(std::span<const address_ran
     // come back for it.
     std::optional<ipv4_address> best;
     std::int64_t best_expiry = 0;
-    for (const auto& [value, l] : by_address_) {
-        const ipv4_address a(value);
-        if (holds_address(l, now)) continue;
-        if (std::none_of(pools.begin(), pools.end(), [&](const address_range& p) { return p.contains(a); })) {
-            continue;
+    for_each([&](const lease& l) {
+        if (holds_address(l, now)) return;
+        if (std::none_of(pools.begin(), pools.end(), [&](const address_range& p) { return p.contains(l.address); })) {
+            return;
         }
-        if (unavailable(a)) continue;
-        if (!best || l.expires < best_expiry || (l.expires == best_expiry && a < *best)) {
-            best = a;
+        if (unavailable(l.address)) return;
+        if (!best || l.expires < best_expiry || (l.expires == best_expiry && l.address < *best)) {
+            best = l.address;
             best_expiry = l.expires;
         }
-    }
+    });
     return best;
+}
+
+void memory_leases::drop_offer(std::uint32_t address) {
+    auto it = offers_.find(address);
+    if (it == offers_.end()) return;
+    if (auto owner = offer_by_client_.find(it->second.client_key);
+        owner != offer_by_client_.end() && owner->second == address) {
+        offer_by_client_.erase(owner);
+    }
+    offers_.erase(it);
+}
+
+void memory_leases::reserve(const lease& offered) {
+    const std::uint32_t address = offered.address.to_uint();
+    if (offered.status != lease_status::offered) {
+        // The client gave the offer back (it chose another server).
+        if (auto it = offers_.find(address); it != offers_.end() && it->second.client_key == offered.client_key) {
+            drop_offer(address);
+        }
+        return;
+    }
+    if (auto previous = offer_by_client_.find(offered.client_key); previous != offer_by_client_.end()) {
+        drop_offer(previous->second);
+    }
+    drop_offer(address);  // a lapsed offer to another client
+    offers_[address] = offered;
+    offer_by_client_[offered.client_key] = address;
 }
 
 void memory_leases::put(const lease& l) {
     const std::uint32_t address = l.address.to_uint();
-    // The address's previous holder loses it...
-    if (auto old = by_address_.find(address); old != by_address_.end()) {
-        auto owner = by_client_.find(old->second.client_key);
-        if (owner != by_client_.end() && owner->second == address) by_client_.erase(owner);
-    }
-    // ...and the client lets go of the address it had before.
-    if (!l.client_key.empty()) {
-        if (auto previous = by_client_.find(l.client_key); previous != by_client_.end()) {
-            if (previous->second != address) by_address_.erase(previous->second);
-        }
-        by_client_[l.client_key] = address;
-    }
-    by_address_[address] = l;
+    erase(l.address);
+    leases_[address] = l;
+    if (!l.client_key.empty()) leases_by_client_[l.client_key].push_back(address);
 }
 
 void memory_leases::erase(ipv4_address address) {
-    auto it = by_address_.find(address.to_uint());
-    if (it == by_address_.end()) return;
-    auto owner = by_client_.find(it->second.client_key);
-    if (owner != by_client_.end() && owner->second == address.to_uint()) by_client_.erase(owner);
-    by_address_.erase(it);
+    auto it = leases_.find(address.to_uint());
+    if (it == leases_.end()) return;
+    if (auto owner = leases_by_client_.find(it->second.client_key); owner != leases_by_client_.end()) {
+        std::erase(owner->second, address.to_uint());
+        if (owner->second.empty()) leases_by_client_.erase(owner);
+    }
+    leases_.erase(it);
 }
 
 void memory_leases::clear() {
-    by_address_.clear();
-    by_client_.clear();
+    leases_.clear();
+    offers_.clear();
+    leases_by_client_.clear();
+    offer_by_client_.clear();
     cursor_ = 0;
 }
 
 void memory_leases::commit(std::span<const lease_change> changes) {
     for (const auto& c : changes) {
+        if (c.kind != change_kind::reclaim) {
+            // The lease decides its address from now on, and a binding ends
+            // whatever its client was still being offered.
+            drop_offer(c.value.address.to_uint());
+            if (c.kind == change_kind::bind) {
+                if (auto o = offer_by_client_.find(c.value.client_key); o != offer_by_client_.end()) {
+                    drop_offer(o->second);
+                }
+            }
+        }
         if (c.kind == change_kind::reclaim && c.value.status == lease_status::declined) {
             erase(c.value.address);  // a decline's hold ended: the address is free again
         } else {
@@ -221,8 +283,11 @@ void memory_leases::commit(std::span<const lease_change> changes) {
 
 std::vector<lease_change> memory_leases::reclaim(std::int64_t now) {
     std::vector<lease_change> changes;
-    std::vector<std::uint32_t> forget;
-    for (auto& [address, l] : by_address_) {
+    std::vector<std::uint32_t> lapsed, forget;
+    for (const auto& [address, o] : offers_) {
+        if (o.expires < now) lapsed.push_back(address);  // never persisted: nothing to tell the store
+    }
+    for (auto& [address, l] : leases_) {
         if (l.expires >= now) continue;
         if (l.status == lease_status::bound) {
             l.status = lease_status::expired;
@@ -230,18 +295,17 @@ std::vector<lease_change> memory_leases::reclaim(std::int64_t now) {
         } else if (l.status == lease_status::declined) {
             changes.push_back({change_kind::reclaim, l});
             forget.push_back(address);
-        } else if (l.status == lease_status::offered) {
-            forget.push_back(address);  // never persisted: nothing to tell the store
         }
     }
+    for (const auto address : lapsed) drop_offer(address);
     for (const auto address : forget) erase(ipv4_address(address));
     return changes;
 }
 
 std::vector<lease> memory_leases::all() const {
     std::vector<lease> out;
-    out.reserve(by_address_.size());
-    for (const auto& [address, l] : by_address_) out.push_back(l);
+    out.reserve(leases_.size() + offers_.size());
+    for_each([&](const lease& l) { out.push_back(l); });
     std::sort(out.begin(), out.end(), [](const lease& a, const lease& b) { return a.address < b.address; });
     return out;
 }
@@ -291,13 +355,129 @@ struct exchange {
         if (holder->status == lease_status::declined) return holder->expires < context.now;
         return holder->client_key == key || !holds_address(*holder, context.now);
     }
+    bool served(ipv4_address a) const {
+        return std::any_of(config.subnets.begin(), config.subnets.end(),
+                           [&](const subnet_config& s) { return s.contains(a); });
+    }
 
+    // This client's offer and leases on this subnet, best first: what holds
+    // an address (its offer before its binding: the newer intent), then what
+    // it gave up last. What it has on other subnets (another link, or this
+    // link before it was renumbered) is left as it is.
+    std::vector<const lease*> own() const {
+        std::vector<const lease*> found = leases.find_by_client(key);
+        std::erase_if(found, [&](const lease* l) {
+            return !subnet.contains(l->address) || l->status == lease_status::declined;
+        });
+        auto rank = [&](const lease* l) {
+            if (!holds_address(*l, context.now)) return 2;
+            return l->status == lease_status::offered ? 0 : 1;
+        };
+        std::sort(found.begin(), found.end(), [&](const lease* a, const lease* b) {
+            if (rank(a) != rank(b)) return rank(a) < rank(b);
+            if (a->expires != b->expires) return a->expires > b->expires;
+            return a->address < b->address;
+        });
+        return found;
+    }
+    // Whether the offer or lease at `a` is this client's.
+    bool is_mine(ipv4_address a) const {
+        const lease* holder = leases.find_by_address(a);
+        return holder != nullptr && holder->client_key == key && holder->status != lease_status::declined;
+    }
+    // Whether this client holds `a` now: giving it again takes nothing.
+    bool holds(ipv4_address a) const {
+        return is_mine(a) && holds_address(*leases.find_by_address(a), context.now);
+    }
+
+    // ---- clients outside the inventory ----
+    //
+    // Known devices must always find an address, so a client outside the
+    // inventory takes a new one only while more of the subnet's pool
+    // addresses are free than the reserve; it then holds at most the pool,
+    // less what devices hold, less the reserve:
+    //
+    //   reserve = max(known_reserve, min(waiting, assignable / 2)), at most assignable
+    //
+    // waiting: inventory devices without a static address that hold no
+    //   lease or offer on any subnet served. Each will ask for one. Counted
+    //   over every subnet because the inventory is one list for all links:
+    //   a phone placed on one link is not waiting for another.
+    // known_reserve: the operator's floor, for devices not in the inventory
+    //   yet: one added after a scan took the rest still gets an address at
+    //   once, not when the scan's short leases run out.
+    // assignable / 2: the count of waiting devices weighs at most half the
+    //   pool, so an inventory that overstates who is coming (phones staged
+    //   long before delivery, retired ones never removed, phones on another
+    //   server's links) cannot shut every other client out. An operator
+    //   who wants more kept says so with known_reserve.
+    // Devices are never checked, and a client outside the inventory keeps
+    // what it holds (its renewals are ACKed): taking the address of a
+    // working PC would break it, and its short lease already bounds how
+    // long a scan's addresses stay taken.
+    bool room_for_unknown() const {
+        std::uint64_t total = 0;
+        for (const auto& p : subnet.pools) total += p.size();
+        // Pool addresses no such client can have at all.
+        std::vector<ipv4_address> excluded{subnet.network, subnet.broadcast(), server_id};
+        excluded.insert(excluded.end(), subnet.routers.begin(), subnet.routers.end());
+        for (const auto& p : subnet.pools) {
+            for (auto r = devices.by_address.lower_bound(p.first); r != devices.by_address.end() && r->first <= p.last;
+                 ++r) {
+                excluded.push_back(r->first);
+            }
+        }
+        std::erase_if(excluded, [&](ipv4_address a) { return !in_pool(a); });
+        std::sort(excluded.begin(), excluded.end());
+        excluded.erase(std::unique(excluded.begin(), excluded.end()), excluded.end());
+        const std::uint64_t assignable = total > excluded.size() ? total - excluded.size() : 0;
+        auto reserve_for = [&](std::uint64_t waiting) {
+            const std::uint64_t counted = std::min(waiting, assignable / 2);
+            return std::min(assignable, std::max<std::uint64_t>(config.known_reserve, counted));
+        };
+        // Whatever is held, at most leases.size() addresses are: when even
+        // that leaves more than the largest reserve, there is no need to count.
+        const std::uint64_t most_held = leases.size();
+        if (assignable > most_held + reserve_for(devices.without_static_address)) return true;
+
+        std::uint64_t held = 0;
+        std::vector<mac_address> placed;
+        leases.for_each([&](const lease& l) {
+            if (!holds_address(l, context.now)) return;
+            if (in_pool(l.address) && !std::binary_search(excluded.begin(), excluded.end(), l.address)) ++held;
+            const known_device* d = devices.find(l.mac);
+            if (d != nullptr && d->static_address.is_unspecified() && served(l.address)) placed.push_back(l.mac);
+        });
+        std::sort(placed.begin(), placed.end());
+        placed.erase(std::unique(placed.begin(), placed.end()), placed.end());
+        const std::uint64_t waiting =
+            devices.without_static_address - std::min(placed.size(), devices.without_static_address);
+        return assignable - std::min(held, assignable) > reserve_for(waiting);
+    }
+    // Whether giving `a` to this client would take an address the reserve keeps.
+    bool takes_from_reserve(ipv4_address a) const {
+        return device == nullptr && !holds(a) && !room_for_unknown();
+    }
+
+    // Option 51 and the offer hold: shorter for clients outside the inventory.
+    std::uint32_t lease_time() const {
+        if (device != nullptr || config.unknown_lease_time == 0) return config.lease_time;
+        return std::min(config.unknown_lease_time, config.lease_time);
+    }
+    std::uint32_t offer_hold() const {
+        if (device != nullptr || config.unknown_offer_hold == 0) return config.offer_hold;
+        return std::min(config.unknown_offer_hold, config.offer_hold);
+    }
+    // T1 and T2 as configured for the configured lease; for a shorter one,
+    // RFC 2131 §4.4.5's defaults, as configured times could exceed it.
     std::uint32_t t1() const {
-        return config.renewal_time != 0 ? config.renewal_time : config.lease_time / 2;
+        const bool configured = lease_time() == config.lease_time && config.renewal_time != 0;
+        return configured ? config.renewal_time : lease_time() / 2;
     }
     std::uint32_t t2() const {
-        return config.rebinding_time != 0 ? config.rebinding_time
-                                          : static_cast<std::uint32_t>(std::uint64_t{config.lease_time} * 7 / 8);
+        const bool configured = lease_time() == config.lease_time && config.rebinding_time != 0;
+        return configured ? config.rebinding_time
+                          : static_cast<std::uint32_t>(std::uint64_t{lease_time()} * 7 / 8);
     }
 
     std::string boot_file() const {
@@ -406,13 +586,19 @@ struct exchange {
     engine_result discover() {
         engine_result r;
         std::optional<ipv4_address> chosen;
-        const lease* mine = leases.find_by_client(key);
         if (auto reserved = reservation(); reserved && free_for_us(*reserved)) {
             chosen = reserved;
-        } else if (mine != nullptr && mine->status != lease_status::declined && may_have(mine->address)) {
-            chosen = mine->address;  // sticky: the same client gets its address back
-        } else if (const option* requested = in.find(oc::requested_address)) {
-            if (auto a = as_ipv4(requested->data); a && may_have(*a)) chosen = a;
+        } else {
+            // Sticky: the same client gets its address back.
+            for (const lease* l : own()) {
+                if (may_have(l->address)) {
+                    chosen = l->address;
+                    break;
+                }
+            }
+            if (const option* requested = in.find(oc::requested_address); !chosen && requested != nullptr) {
+                if (auto a = as_ipv4(requested->data); a && may_have(*a)) chosen = a;
+            }
         }
         if (!chosen) {
             chosen = leases.find_free(subnet.pools, context.now, [&](ipv4_address a) { return !may_have(a); });
@@ -422,16 +608,21 @@ struct exchange {
             r.note = "no address to offer";
             return r;
         }
+        if (takes_from_reserve(*chosen)) {
+            r.why = silence::reserved_for_known;
+            r.note = "no offer to a client outside the inventory: the free addresses are kept for devices";
+            return r;
+        }
         message out = reply_head(message_type::offer);
         out.yiaddr = *chosen;
-        add_options(out, config.lease_time);
+        add_options(out, lease_time());
         r.to = destination_of(out);
         r.reply = std::move(out);
         // A bound lease already holds the address for this client.
         const lease* holder = leases.find_by_address(*chosen);
         if (holder == nullptr || holder->client_key != key || !holds_address(*holder, context.now) ||
             holder->status != lease_status::bound) {
-            r.offer = new_lease(*chosen, lease_status::offered, context.now + config.offer_hold);
+            r.offer = new_lease(*chosen, lease_status::offered, context.now + offer_hold());
         }
         r.note = "offer " + chosen->to_string();
         return r;
@@ -459,23 +650,38 @@ struct exchange {
         message out = reply_head(message_type::ack);
         out.ciaddr = in.ciaddr;
         out.yiaddr = a;
-        add_options(out, config.lease_time);
+        add_options(out, lease_time());
         r.to = destination_of(out);
         r.reply = std::move(out);
         r.changes.push_back(
-            {change_kind::bind, new_lease(a, lease_status::bound, context.now + std::int64_t{config.lease_time})});
+            {change_kind::bind, new_lease(a, lease_status::bound, context.now + std::int64_t{lease_time()})});
+        // One address per client on a link: one it still held here (its
+        // address went out of the ranges, it has a reservation now) is
+        // released, and kept, so it gets it back if it returns to it.
+        for (const lease* other : own()) {
+            if (other->address == a || other->status != lease_status::bound || !holds_address(*other, context.now)) {
+                continue;
+            }
+            lease given_up = *other;
+            given_up.status = lease_status::released;
+            given_up.expires = context.now;
+            r.changes.push_back({change_kind::release, given_up});
+        }
         r.note = "ack " + a.to_string();
         return r;
+    }
+    // An ACK, or a NAK when a client outside the inventory would take an
+    // address the reserve keeps (it then finds no offer: the reserve holds).
+    engine_result grant(ipv4_address a) const {
+        if (takes_from_reserve(a)) return nak("address " + a.to_string() + " is kept for inventory devices");
+        return ack(a);
     }
 
     engine_result request() {
         const option* sid = in.find(oc::server_identifier);
         const option* req = in.find(oc::requested_address);
         const std::optional<ipv4_address> requested = req ? as_ipv4(req->data) : std::nullopt;
-        const lease* mine = leases.find_by_client(key);
-        auto is_mine = [&](ipv4_address a) {
-            return mine != nullptr && mine->address == a && mine->status != lease_status::declined;
-        };
+        const std::vector<const lease*> mine = own();
 
         if (sid != nullptr) {
             // SELECTING (§4.3.2): the client chose among the OFFERs.
@@ -483,9 +689,10 @@ struct exchange {
                 engine_result r;
                 r.why = silence::other_server;
                 r.note = "client chose another server";
-                // Let our offer go at once, if it was only an offer.
-                if (mine != nullptr && mine->status == lease_status::offered) {
-                    lease given_back = *mine;
+                // Let our offer go at once.
+                for (const lease* l : mine) {
+                    if (l->status != lease_status::offered) continue;
+                    lease given_back = *l;
                     given_back.status = lease_status::released;
                     given_back.expires = context.now;
                     r.offer = given_back;
@@ -493,16 +700,14 @@ struct exchange {
                 return r;
             }
             if (!requested) return nak("no requested address");
-            if (is_mine(*requested) || may_have(*requested)) return ack(*requested);
+            if (may_have(*requested)) return grant(*requested);
             return nak("address " + requested->to_string() + " is not available");
         }
         if (requested && in.ciaddr.is_unspecified()) {
             // INIT-REBOOT: a client that remembers an address.
             if (!subnet.contains(*requested)) return nak("wrong network");
-            if (is_mine(*requested) && may_have(*requested)) return ack(*requested);
-            if (mine != nullptr && mine->status != lease_status::declined) {
-                return nak("address " + requested->to_string() + " is not this client's");
-            }
+            if (is_mine(*requested) && may_have(*requested)) return grant(*requested);
+            if (!mine.empty()) return nak("address " + requested->to_string() + " is not this client's");
             if (auto reserved = reservation(); reserved == requested && may_have(*requested)) return ack(*requested);
             engine_result r;
             r.why = silence::no_record;
@@ -513,9 +718,9 @@ struct exchange {
             // RENEWING (unicast) or REBINDING (broadcast): extend ciaddr.
             const ipv4_address a = in.ciaddr;
             if (!subnet.contains(a)) return nak("wrong network");
-            if (is_mine(a) && may_have(a)) return ack(a);
-            if (mine == nullptr && may_have(a)) return ack(a);  // a lease we lost track of
-            if (mine != nullptr || !free_for_us(a)) return nak("address " + a.to_string() + " is not this client's");
+            if (is_mine(a) && may_have(a)) return grant(a);
+            if (mine.empty() && may_have(a)) return grant(a);  // a lease we lost track of
+            if (!mine.empty() || !free_for_us(a)) return nak("address " + a.to_string() + " is not this client's");
             engine_result r;
             r.why = silence::no_record;
             r.note = "renewal of " + a.to_string() + " outside the pools";
@@ -556,8 +761,8 @@ struct exchange {
             r.why = silence::other_server;
             return r;
         }
-        const lease* mine = leases.find_by_client(key);
-        if (mine == nullptr || mine->address != in.ciaddr || mine->status != lease_status::bound) {
+        const lease* mine = leases.find_by_address(in.ciaddr);
+        if (mine == nullptr || mine->client_key != key || mine->status != lease_status::bound) {
             r.note = "release of an address this client does not hold";
             return r;
         }

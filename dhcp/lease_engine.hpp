@@ -69,21 +69,36 @@ struct lease_change {
     friend bool operator==(const lease_change&, const lease_change&) = default;
 };
 
-// What the engine reads and writes. find_* return pointers valid until the
-// next reserve or commit.
+// What the engine reads and writes. A lease is kept by its address, one row
+// per address as in the table; a client may have one on each subnet (a
+// phone moved to another link, or whose link was renumbered, keeps the lease
+// it had there). The engine only looks at the ones on the subnet it serves
+// the client on, and ends one only by a change it returns. Pointers are
+// valid until the next reserve or commit.
 class lease_state {
 public:
     virtual ~lease_state() = default;
-    virtual const lease* find_by_client(std::string_view client_key) const = 0;
+    // What holds `address`: an offer (live or lapsed), else its lease.
     virtual const lease* find_by_address(ipv4_address address) const = 0;
+    // All this client has, on every subnet: its offer, if any, and its leases.
+    virtual std::vector<const lease*> find_by_client(std::string_view client_key) const = 0;
+    // Every address's find_by_address(), once each, in no order.
+    virtual void for_each(const std::function<void(const lease&)>& visit) const = 0;
+    virtual std::size_t size() const = 0;  // the addresses for_each visits
     // An address in `pools` that no lease holds and `unavailable` does not
     // refuse: one never leased first, else the one longest released or
     // expired. nullopt when the pools are full.
     virtual std::optional<ipv4_address> find_free(std::span<const address_range> pools, std::int64_t now,
                                                   const std::function<bool(ipv4_address)>& unavailable) = 0;
     // An OFFER's hold: memory only, lost on restart (the client asks again).
+    // It covers the lease at its address without changing it (that lease
+    // is back once the offer ends) and replaces the client's previous
+    // offer. A lease in another state ends the client's offer at its address.
     virtual void reserve(const lease& offered) = 0;
-    // Bindings, releases, declines: durable once this returns.
+    // Bindings, releases, declines, reclaims: each writes the lease at its
+    // address (a reclaimed decline removes it) and touches no other address,
+    // so what is kept and what is written are the same rows. Durable once
+    // this returns (durable_leases: once flushed).
     virtual void commit(std::span<const lease_change> changes) = 0;
 };
 
@@ -91,27 +106,33 @@ public:
 // SQLite-backed state keeps in front of its table.
 class memory_leases : public lease_state {
 public:
-    const lease* find_by_client(std::string_view client_key) const override;
     const lease* find_by_address(ipv4_address address) const override;
+    std::vector<const lease*> find_by_client(std::string_view client_key) const override;
+    void for_each(const std::function<void(const lease&)>& visit) const override;
+    std::size_t size() const override;
     std::optional<ipv4_address> find_free(std::span<const address_range> pools, std::int64_t now,
                                           const std::function<bool(ipv4_address)>& unavailable) override;
-    void reserve(const lease& offered) override { put(offered); }
+    void reserve(const lease& offered) override;
     void commit(std::span<const lease_change> changes) override;
 
-    // Sets a lease as it is, replacing what held its address and what its
-    // client held before.
+    // Sets the lease at its address as it is, replacing only what was
+    // there: the client's leases at other addresses stay.
     void put(const lease& l);
-    void erase(ipv4_address address);
+    void erase(ipv4_address address);  // the lease at `address` (not an offer)
     void clear();
-    std::size_t size() const { return by_address_.size(); }
     // Bound leases past their end become expired; declines past their hold
-    // are forgotten. Returns the changes made, to persist them.
+    // are forgotten; lapsed offers end. Returns the changes made, to persist them.
     std::vector<lease_change> reclaim(std::int64_t now);
-    std::vector<lease> all() const;
+    std::vector<lease> all() const;  // for_each's leases, by address
 
 private:
-    std::unordered_map<std::uint32_t, lease> by_address_;
-    std::unordered_map<std::string, std::uint32_t> by_client_;
+    void drop_offer(std::uint32_t address);
+
+    std::unordered_map<std::uint32_t, lease> leases_;  // by address, as in the table
+    // Offers by address, over the lease (if any) at their address.
+    std::unordered_map<std::uint32_t, lease> offers_;
+    std::unordered_map<std::string, std::vector<std::uint32_t>> leases_by_client_;
+    std::unordered_map<std::string, std::uint32_t> offer_by_client_;  // one offer per client
     std::uint64_t cursor_ = 0;  // where the next search for a never-used address starts
 };
 
@@ -154,6 +175,17 @@ struct engine_config {
     std::uint32_t decline_hold = 3600;  // seconds a DECLINEd address is set aside
     bool known_only = false;          // answer only devices in the inventory
     std::vector<model_rule> model_rules;
+
+    // Clients outside the inventory (known_devices): shorter leases and
+    // offer holds, never longer than lease_time and offer_hold, so a scan
+    // with random MACs gives its addresses back within minutes. 0: as for
+    // devices.
+    // Their T1 and T2 are half and 7/8 of their lease (RFC 2131 §4.4.5).
+    std::uint32_t unknown_lease_time = 0;
+    std::uint32_t unknown_offer_hold = 0;
+    // Free addresses of each subnet's pools that such clients never take,
+    // at the least; room_for_unknown in lease_engine.cpp has the whole rule.
+    std::uint32_t known_reserve = 0;
 };
 
 // The inventory as the engine sees it: known MACs, their static address
@@ -165,6 +197,8 @@ struct known_device {
 struct known_devices {
     std::map<mac_address, known_device> by_mac;
     std::map<ipv4_address, mac_address> by_address;  // reservations
+    std::size_t without_static_address = 0;          // the devices that need a pool address
+    // Adds a device, or replaces what was known of its MAC.
     void add(const mac_address& mac, known_device device);
     const known_device* find(const mac_address& mac) const;
 };
@@ -205,6 +239,7 @@ enum class silence : std::uint8_t {
     unknown_client,     // known-only and not in the inventory
     other_server,       // REQUEST or DECLINE for another server's offer
     pool_exhausted,     // DISCOVER and no address to offer
+    reserved_for_known, // DISCOVER of a client outside the inventory; what is free is kept for devices
     no_record,          // INIT-REBOOT/REBINDING of a client we know nothing of (§4.3.2)
     no_reply_expected,  // RELEASE, DECLINE (handled; nothing to send)
 };

@@ -396,6 +396,7 @@ net::awaitable<void> run_server(udp::socket& socket, durable_leases& leases, sto
             if (!result.reply) {
                 ++stats.silent;
                 if (result.why == silence::unknown_client) ++stats.unknown_clients;
+                if (result.why == silence::reserved_for_known) ++stats.reserved_for_known;
                 if (debug && result.why != silence::unknown_client) {
                     spdlog::debug("dhcp: {} {}: no reply ({}{}{})", describe_client(in),
                                   type ? to_string(*type) : "BOOTP", to_string(result.why),

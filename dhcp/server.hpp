@@ -45,6 +45,7 @@ struct server_stats {
     std::uint64_t malformed = 0;  // did not decode (dropped)
     std::uint64_t silent = 0;     // decoded, no reply (see silence in lease_engine.hpp)
     std::uint64_t unknown_clients = 0;  // of those: known-only refusals
+    std::uint64_t reserved_for_known = 0;  // of those: DISCOVERs outside the inventory, the rest kept for devices
     std::uint64_t offers = 0, acks = 0, naks = 0, informs = 0;  // replies sent
     std::uint64_t releases = 0, declines = 0;
     std::uint64_t via_relay = 0, via_client = 0, via_broadcast = 0, via_arp = 0;

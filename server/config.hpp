@@ -66,6 +66,11 @@ struct config {
     unsigned rebinding_time = 0;        // T2; 0: 7/8 of the lease
     unsigned offer_hold = 30;           // seconds an offer waits for its request
     unsigned decline_hold = 3600;       // seconds a declined address is set aside
+    // Clients outside the inventory: short leases and holds, so a scan's
+    // addresses come back within minutes (capped at lease_time, offer_hold).
+    unsigned unknown_lease_time = 600;  // seconds (option 51)
+    unsigned unknown_offer_hold = 10;   // seconds
+    unsigned known_reserve = 2;         // free pool addresses they never take; more while devices wait
     std::string tftp_server;            // option 66; "" = this server's address on the interface
     std::string boot_file;              // option 67 for clients of unknown model; "" = none
     std::vector<std::pair<std::string, std::string>> options;  // name or code -> value (150, 160, 43, 60...)

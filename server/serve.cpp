@@ -300,6 +300,9 @@ dhcp::server_options make_dhcp_options(const config& c, store::inventory& invent
   engine.offer_hold = c.dhcp.offer_hold;
   engine.decline_hold = c.dhcp.decline_hold;
   engine.known_only = c.dhcp.known_only;
+  engine.unknown_lease_time = c.dhcp.unknown_lease_time;
+  engine.unknown_offer_hold = c.dhcp.unknown_offer_hold;
+  engine.known_reserve = c.dhcp.known_reserve;
   for (const auto& rule : c.dhcp.model_rules) {
     auto model = inventory.find_model(rule.model);
     if (!model) throw std::runtime_error("dhcp.model_rules names unknown model '" + rule.model + "'");
@@ -315,8 +318,9 @@ dhcp::server_options make_dhcp_options(const config& c, store::inventory& invent
 void dhcp_metrics(std::ostringstream& out, const dhcp::server_stats& d, std::size_t leases) {
   const std::pair<const char*, std::uint64_t> counters[] = {
       {"received", d.received}, {"malformed", d.malformed}, {"silent", d.silent},
-      {"unknown_client", d.unknown_clients}, {"offer", d.offers}, {"ack", d.acks}, {"nak", d.naks},
-      {"inform", d.informs}, {"release", d.releases}, {"decline", d.declines}, {"send_error", d.send_errors},
+      {"unknown_client", d.unknown_clients}, {"reserved_for_known", d.reserved_for_known},
+      {"offer", d.offers}, {"ack", d.acks}, {"nak", d.naks}, {"inform", d.informs}, {"release", d.releases},
+      {"decline", d.declines}, {"send_error", d.send_errors},
       {"arp_failure", d.arp_failures}, {"commit", d.commits}, {"commit_failure", d.commit_failures}};
   out << "# HELP provbox_dhcp_events_total DHCP datagrams and replies by kind.\n"
          "# TYPE provbox_dhcp_events_total counter\n";
@@ -366,6 +370,8 @@ void apply_reload(const config& old_config, const config& fresh, http::server_st
       a.routers != b.routers || a.dns_servers != b.dns_servers || a.domain != b.domain ||
       a.lease_time != b.lease_time || a.renewal_time != b.renewal_time || a.rebinding_time != b.rebinding_time ||
       a.offer_hold != b.offer_hold || a.decline_hold != b.decline_hold || a.tftp_server != b.tftp_server ||
+      a.unknown_lease_time != b.unknown_lease_time || a.unknown_offer_hold != b.unknown_offer_hold ||
+      a.known_reserve != b.known_reserve ||
       a.boot_file != b.boot_file || a.options != b.options || a.model_rules.size() != b.model_rules.size())
     spdlog::warn("reload: dhcp changes take effect at the next restart");
   if (fresh.listen.http.to_string() != old_config.listen.http.to_string() ||

@@ -45,7 +45,8 @@ public:
     bool forget = false;  // delete the address's row instead of writing it
   };
   // All or nothing: one transaction, one fsync. A written row replaces its
-  // address's row; the caller forgets a client's previous address itself.
+  // address's row and no other: a client may have rows at several
+  // addresses (one per subnet it was leased on), which this table keeps.
   void commit(std::span<const write> writes);
 
   // Moves when another connection (the CLI) changed the database.

@@ -40,7 +40,8 @@ int usage(const std::string& why) {
 void write_stats(const std::string& path, const dhcp::server_stats& s) {
     std::ofstream out(path);
     out << "received " << s.received << "\nmalformed " << s.malformed << "\nsilent " << s.silent
-        << "\nunknown_clients " << s.unknown_clients << "\noffers " << s.offers << "\nacks " << s.acks
+        << "\nunknown_clients " << s.unknown_clients << "\nreserved_for_known " << s.reserved_for_known
+        << "\noffers " << s.offers << "\nacks " << s.acks
         << "\nnaks " << s.naks << "\ninforms " << s.informs << "\nreleases " << s.releases << "\ndeclines "
         << s.declines << "\nvia_relay " << s.via_relay << "\nvia_client " << s.via_client << "\nvia_broadcast "
         << s.via_broadcast << "\nvia_arp " << s.via_arp << "\narp_failures " << s.arp_failures << "\nsend_errors "

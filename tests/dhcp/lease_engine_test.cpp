@@ -219,7 +219,9 @@ TEST_F(LeaseEngine, SelectingRequestIsAckedAndBound) {
     EXPECT_EQ(r.changes[0].value.status, lease_status::bound);
     EXPECT_EQ(r.changes[0].value.expires, t0 + 3600);
     EXPECT_EQ(r.changes[0].value.mac, phone_mac);
-    EXPECT_EQ(leases.find_by_client(client_key_of(discover()))->status, lease_status::bound);
+    const auto own = leases.find_by_client(client_key_of(discover()));
+    ASSERT_EQ(own.size(), 1u);  // the offer gave way to the lease
+    EXPECT_EQ(own[0]->status, lease_status::bound);
 }
 
 TEST_F(LeaseEngine, SelectingAnotherServerReleasesOurOfferSilently) {
@@ -227,7 +229,8 @@ TEST_F(LeaseEngine, SelectingAnotherServerReleasesOurOfferSilently) {
     const auto r = run(select(offer.reply->yiaddr, phone_mac, ipv4_address(10, 77, 0, 2)));
     EXPECT_FALSE(r.reply);
     EXPECT_EQ(r.why, silence::other_server);
-    EXPECT_FALSE(holds_address(*leases.find_by_address(offer.reply->yiaddr), t0));
+    EXPECT_EQ(leases.find_by_address(offer.reply->yiaddr), nullptr);
+    EXPECT_TRUE(leases.find_by_client(client_key_of(discover())).empty());
 }
 
 TEST_F(LeaseEngine, SelectingAnAddressHeldByAnotherIsNaked) {
@@ -516,6 +519,242 @@ TEST_F(LeaseEngine, ManyClientsNeverShareAnAddress) {
     EXPECT_EQ(seen.size(), 249u);
 }
 
+// ---- leases on several subnets -------------------------------------------------------------
+
+TEST_F(LeaseEngine, ALeaseOnAnotherSubnetIsKeptWhenTheClientIsLeasedHere) {
+    message far = discover();
+    far.giaddr = ipv4_address(10, 88, 0, 1);
+    const auto offer = run(far);
+    message req = select(offer.reply->yiaddr);
+    req.giaddr = far.giaddr;
+    ASSERT_EQ(run(req).reply->type(), message_type::ack);
+    const ipv4_address there = offer.reply->yiaddr;
+
+    const auto local_offer = run(discover());
+    EXPECT_TRUE(config.subnets[0].pools[0].contains(local_offer.reply->yiaddr));  // not the far lease
+    const auto ack = run(select(local_offer.reply->yiaddr));
+    ASSERT_EQ(ack.changes.size(), 1u);  // the binding only: the far lease is not this link's business
+    ASSERT_NE(leases.find_by_address(there), nullptr);
+    EXPECT_EQ(leases.find_by_address(there)->status, lease_status::bound);
+    EXPECT_EQ(leases.find_by_client(client_key_of(discover())).size(), 2u);
+}
+
+TEST_F(LeaseEngine, LoadOrderNeverDropsAClientsLease) {
+    // The rows of finding 7: one client with a lease from before its link was
+    // renumbered and one from after. Put in either order, both stay.
+    lease old_link{ipv4_address(10, 90, 0, 100), client_key_of(discover()), phone_mac, lease_status::bound, t0, ""};
+    lease new_link{ipv4_address(10, 85, 0, 100), client_key_of(discover()), phone_mac, lease_status::bound, t0, ""};
+    for (const bool new_first : {true, false}) {
+        memory_leases loaded;
+        loaded.put(new_first ? new_link : old_link);
+        loaded.put(new_first ? old_link : new_link);
+        EXPECT_EQ(loaded.size(), 2u);
+        ASSERT_NE(loaded.find_by_address(new_link.address), nullptr);
+        EXPECT_EQ(*loaded.find_by_address(new_link.address), new_link);
+        EXPECT_EQ(*loaded.find_by_address(old_link.address), old_link);
+        EXPECT_EQ(loaded.find_by_client(new_link.client_key).size(), 2u);
+    }
+}
+
+TEST_F(LeaseEngine, AnOfferLeavesTheClientsLeaseInPlace) {
+    const ipv4_address first = dora(phone_mac);  // .100
+    config.subnets[0].pools = {{ipv4_address(10, 77, 0, 102), ipv4_address(10, 77, 0, 103)}};
+    const auto offer = run(discover(), t0 + 10);
+    EXPECT_TRUE(config.subnets[0].pools[0].contains(offer.reply->yiaddr));  // .100 is outside the range now
+    ASSERT_NE(leases.find_by_address(first), nullptr);
+    EXPECT_EQ(leases.find_by_address(first)->status, lease_status::bound);
+    // The client never asks for it: the offer lapses, the lease is still there.
+    leases.reclaim(t0 + 10 + config.offer_hold + 1);
+    EXPECT_EQ(leases.find_by_address(offer.reply->yiaddr), nullptr);
+    EXPECT_EQ(leases.find_by_address(first)->status, lease_status::bound);
+}
+
+TEST_F(LeaseEngine, MovingWithinASubnetReleasesTheOldLeaseAndKeepsIt) {
+    const ipv4_address first = dora(phone_mac);
+    config.subnets[0].pools = {{ipv4_address(10, 77, 0, 102), ipv4_address(10, 77, 0, 103)}};
+    const auto offer = run(discover(), t0 + 10);
+    const auto ack = run(select(offer.reply->yiaddr), t0 + 10);
+    ASSERT_EQ(ack.changes.size(), 2u);
+    EXPECT_EQ(ack.changes[0].kind, change_kind::bind);
+    EXPECT_EQ(ack.changes[1].kind, change_kind::release);
+    EXPECT_EQ(ack.changes[1].value.address, first);
+    EXPECT_EQ(leases.find_by_address(first)->status, lease_status::released);
+    EXPECT_EQ(leases.find_by_address(first)->client_key, client_key_of(discover()));
+    // Back in the range, it is the client's again if it asks first...
+    config.subnets[0].pools = {{ipv4_address(10, 77, 0, 100), ipv4_address(10, 77, 0, 103)}};
+    message in = discover();
+    in.set_option(option_code::requested_address, from_ipv4(first));
+    EXPECT_EQ(run(in, t0 + 20).reply->yiaddr, offer.reply->yiaddr);  // ...but its binding comes first
+}
+
+// ---- clients outside the inventory --------------------------------------------------------------
+
+// A 21-address pool, as in finding 6 of issue 12, with the daemon's defaults.
+class UnknownClients : public LeaseEngine {
+protected:
+    void SetUp() override {
+        config.subnets[0].pools = {{ipv4_address(10, 77, 0, 100), ipv4_address(10, 77, 0, 120)}};
+        config.unknown_lease_time = 600;
+        config.unknown_offer_hold = 10;
+        config.known_reserve = 2;
+    }
+    static mac_address stranger(int i) {
+        return {0x02, 0x5c, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+    }
+    static mac_address phone(int i) {
+        return {0x00, 0x21, 0xf2, 0x10, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+    }
+    // Full exchanges for strangers first..first+count-1; how many were ACKed.
+    int scan(int first, int count, std::int64_t at = t0) {
+        int acked = 0;
+        for (int i = first; i < first + count; ++i) {
+            const auto offer = run(discover(stranger(i)), at);
+            if (!offer.reply) {
+                last_refusal = offer.why;
+                continue;
+            }
+            const auto ack = run(select(offer.reply->yiaddr, stranger(i)), at);
+            if (ack.reply && ack.reply->type() == message_type::ack) ++acked;
+        }
+        return acked;
+    }
+    silence last_refusal = silence::none;
+};
+
+TEST_F(UnknownClients, AScanLeavesAnAddressForADeviceAddedAfterIt) {
+    EXPECT_EQ(scan(0, 19), 19);
+    const auto refused = run(discover(stranger(19)));
+    EXPECT_FALSE(refused.reply);
+    EXPECT_EQ(refused.why, silence::reserved_for_known);
+    devices.add(phone(1), {});  // added to the inventory after the scan
+    const ipv4_address a = dora(phone(1));
+    EXPECT_TRUE(config.subnets[0].pools[0].contains(a));
+    devices.add(phone(2), {});
+    dora(phone(2));
+    devices.add(phone(3), {});
+    EXPECT_EQ(run(discover(phone(3))).why, silence::pool_exhausted);  // 21 of 21 taken
+}
+
+TEST_F(UnknownClients, DevicesHoldingLeasesLeaveTheRestAndTheReserve) {
+    devices.add(phone(1), {});
+    devices.add(phone(2), {});
+    dora(phone(1));
+    dora(phone(2));
+    EXPECT_EQ(scan(0, 21), 21 - 2 - 2);
+    EXPECT_EQ(last_refusal, silence::reserved_for_known);
+    devices.add(phone(3), {});
+    dora(phone(3));
+}
+
+TEST_F(UnknownClients, DevicesWithoutALeaseAreWaitedFor) {
+    for (int i = 0; i < 5; ++i) devices.add(phone(i), {});
+    EXPECT_EQ(scan(0, 21), 21 - 5);
+    for (int i = 0; i < 5; ++i) dora(phone(i));
+}
+
+TEST_F(UnknownClients, WaitingDevicesWeighAtMostHalfThePool) {
+    for (int i = 0; i < 40; ++i) devices.add(phone(i), {});  // staged, not delivered yet
+    EXPECT_EQ(scan(0, 21), 21 - 21 / 2);
+}
+
+TEST_F(UnknownClients, TheOperatorsReserveIsKeptWhateverTheInventory) {
+    config.known_reserve = 15;
+    EXPECT_EQ(scan(0, 21), 6);
+    EXPECT_EQ(last_refusal, silence::reserved_for_known);
+    config.known_reserve = 0;
+    EXPECT_EQ(scan(100, 21), 15);  // without a floor or a waiting device: the whole pool
+    EXPECT_EQ(last_refusal, silence::pool_exhausted);
+}
+
+TEST_F(UnknownClients, DevicesWithAStaticAddressAreNotWaitedFor) {
+    for (int i = 0; i < 5; ++i) devices.add(phone(i), {ipv4_address(10, 77, 0, static_cast<std::uint8_t>(20 + i)), ""});
+    EXPECT_EQ(scan(0, 21), 19);
+}
+
+TEST_F(UnknownClients, AReservationInsideThePoolIsNotFreeForThem) {
+    devices.add(phone(0), {ipv4_address(10, 77, 0, 110), ""});
+    EXPECT_EQ(scan(0, 21), 20 - 2);
+    EXPECT_EQ(dora(phone(0)), ipv4_address(10, 77, 0, 110));
+}
+
+TEST_F(UnknownClients, TheyGetTheShortLeaseAndOfferHold) {
+    config.renewal_time = 1000;
+    config.rebinding_time = 3000;
+    const auto offer = run(discover(stranger(0)));
+    ASSERT_TRUE(offer.offer);
+    EXPECT_EQ(offer.offer->expires, t0 + 10);
+    EXPECT_EQ(as_u32(offer.reply->find(51)->data), 600u);
+    EXPECT_EQ(as_u32(offer.reply->find(58)->data), 300u);  // T1 and T2 of the short lease, not the configured ones
+    EXPECT_EQ(as_u32(offer.reply->find(59)->data), 525u);
+    const auto ack = run(select(offer.reply->yiaddr, stranger(0)));
+    EXPECT_EQ(as_u32(ack.reply->find(51)->data), 600u);
+    EXPECT_EQ(ack.changes.at(0).value.expires, t0 + 600);
+}
+
+TEST_F(UnknownClients, DevicesKeepTheConfiguredLeaseAndOfferHold) {
+    config.renewal_time = 1000;
+    config.rebinding_time = 3000;
+    devices.add(phone(0), {});
+    const auto offer = run(discover(phone(0)));
+    EXPECT_EQ(offer.offer->expires, t0 + 30);
+    EXPECT_EQ(as_u32(offer.reply->find(51)->data), 3600u);
+    EXPECT_EQ(as_u32(offer.reply->find(58)->data), 1000u);
+    EXPECT_EQ(as_u32(offer.reply->find(59)->data), 3000u);
+    EXPECT_EQ(run(select(offer.reply->yiaddr, phone(0))).changes.at(0).value.expires, t0 + 3600);
+}
+
+TEST_F(UnknownClients, TheShortTimesNeverExceedTheConfiguredOnes) {
+    config.lease_time = 300;
+    config.offer_hold = 5;
+    const auto offer = run(discover(stranger(0)));
+    EXPECT_EQ(offer.offer->expires, t0 + 5);
+    EXPECT_EQ(as_u32(offer.reply->find(51)->data), 300u);
+}
+
+TEST_F(UnknownClients, ExpiryGivesTheirAddressesBack) {
+    EXPECT_EQ(scan(0, 21), 19);
+    const std::int64_t later = t0 + 600 + 1;
+    EXPECT_EQ(scan(100, 21, later), 19);  // nothing reclaimed yet: a lapsed lease holds nothing
+    leases.reclaim(later + 600 + 1);
+    EXPECT_EQ(scan(200, 21, later + 600 + 1), 19);
+}
+
+TEST_F(UnknownClients, UnansweredOffersLapseAfterTheShortHold) {
+    for (int i = 0; i < 19; ++i) ASSERT_TRUE(run(discover(stranger(i))).reply);
+    EXPECT_EQ(run(discover(stranger(19)), t0 + 10).why, silence::reserved_for_known);
+    EXPECT_TRUE(run(discover(stranger(19)), t0 + 11).reply);
+}
+
+TEST_F(UnknownClients, WhatTheyHoldTheyKeep) {
+    EXPECT_EQ(scan(0, 21), 19);
+    const ipv4_address held = leases.find_by_client(client_key_of(discover(stranger(0)))).at(0)->address;
+    message renew = client_message(message_type::request, stranger(0));
+    renew.ciaddr = held;
+    const auto ack = run(renew, t0 + 300);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(ack.reply->type(), message_type::ack);
+    EXPECT_EQ(run(discover(stranger(0)), t0 + 301).reply->yiaddr, held);
+}
+
+TEST_F(UnknownClients, ARequestWithoutAnOfferCannotTakeTheReserve) {
+    EXPECT_EQ(scan(0, 19), 19);
+    const ipv4_address free_one(10, 77, 0, 120);
+    ASSERT_EQ(leases.find_by_address(free_one), nullptr);
+    EXPECT_EQ(run(select(free_one, stranger(50))).reply->type(), message_type::nak);  // SELECTING, no offer
+    message rebinding = client_message(message_type::request, stranger(51));
+    rebinding.ciaddr = free_one;
+    EXPECT_EQ(run(rebinding).reply->type(), message_type::nak);  // "a lease we lost track of"
+    EXPECT_EQ(leases.find_by_address(free_one), nullptr);
+    devices.add(phone(0), {});
+    EXPECT_EQ(run(select(free_one, phone(0))).reply->type(), message_type::ack);
+}
+
+TEST_F(UnknownClients, AnOfferAlreadyMadeIsAckedEvenWhenTheReserveIsReachedMeanwhile) {
+    for (int i = 0; i < 19; ++i) ASSERT_TRUE(run(discover(stranger(i))).reply);
+    for (int i = 0; i < 4; ++i) devices.add(phone(i), {});  // 4 devices waiting: the reserve is past what is free
+    EXPECT_EQ(run(select(ipv4_address(10, 77, 0, 100), stranger(0))).reply->type(), message_type::ack);
+}
+
 TEST(AddressRange, Parses) {
     auto r = address_range::parse("10.0.0.100-10.0.0.200");
     ASSERT_TRUE(r);
@@ -544,8 +783,8 @@ TEST(LeaseEngineRobustness, TruncatedAndCorruptedDiscoversNeverThrow) {
     engine_config config = one_subnet();
     known_devices devices;
     memory_leases leases;
-    auto feed = [&](std::span<const std::uint8_t> bytes) {
-        auto decoded = decode(bytes);
+    auto feed = [&](std::span<const std::uint8_t> datagram) {
+        auto decoded = decode(datagram);
         if (!decoded) return;
         EXPECT_NO_THROW(handle_and_apply(decoded.msg, {server_address, t0}, leases, devices, config));
     };

@@ -9,17 +9,29 @@
 #   - a relayed DISCOVER (giaddr set, option 82) is answered to the relay
 #     on port 67 with option 82 echoed;
 #   - perfdhcp with 10,000 simulated clients sees no duplicate address;
-#   - with --known-only an unknown MAC gets nothing, a known one a lease.
+#   - with --known-only an unknown MAC gets nothing, a known one a lease;
+#   - renumbering (issue 12, finding 7): phone A leased on 10.90.0.0/24, the
+#     interface renumbered to 10.85.0.10/24 and served from .100-.110 (A gets
+#     .100, B .101), restarted again: a third MAC gets neither .100 nor .101,
+#     A and B get theirs back, and every row (A's 10.90 one too) is kept;
+#   - the reserve (finding 6, `serve` only): a scan of random MACs on a
+#     21-address range gets at most 19 addresses, for 600 s; a device added to
+#     the inventory afterwards still gets one, an unknown MAC then none.
 #
-# usage: netns_test.sh SERVER_COMMAND PROVBOX
+# usage: netns_test.sh SERVER_COMMAND PROVBOX [CHECK...]
 #   SERVER_COMMAND: the dhcp_driver binary, or "serve" to run
-#   `PROVBOX serve --dhcp IF --dhcp-range ...` once the lead has wired it.
+#   `PROVBOX serve --dhcp IF --dhcp-range ...`.
+#   CHECK: clients, relay, perfdhcp, known-only, renumber, reserve; all when
+#   none is named (e.g. `... serve OLD_PROVBOX renumber` against an old build).
 # Needs root, ip (iproute2), busybox, dhclient (isc-dhcp-client), perfdhcp
 # (kea-admin) and python3; exits 77 (ctest: skipped) without them.
 set -euo pipefail
 
-SERVER=${1:?usage: $0 SERVER_COMMAND PROVBOX}
-PROVBOX=${2:?usage: $0 SERVER_COMMAND PROVBOX}
+SERVER=${1:?usage: $0 SERVER_COMMAND PROVBOX [CHECK...]}
+PROVBOX=${2:?usage: $0 SERVER_COMMAND PROVBOX [CHECK...]}
+shift 2
+CHECKS=("$@")
+[[ ${#CHECKS[@]} -gt 0 ]] || CHECKS=(clients relay perfdhcp known-only renumber reserve)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
@@ -28,10 +40,10 @@ for tool in ip busybox dhclient perfdhcp python3 ss; do
 done
 
 ID=$$
-S=pbx-s-$ID          # server namespace
-C=pbx-c-$ID          # client namespace
-VS=pbs$ID            # veth ends (interface names stop at 15 characters)
-VC=pbc$ID
+S=pbdh-s-$ID         # server namespace
+C=pbdh-c-$ID         # client namespace
+VS=pbdhs$ID          # veth ends (interface names stop at 15 characters)
+VC=pbdhc$ID
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/provbox-dhcp.XXXXXX")
 DB=$WORK/provbox.db
 SERVER_PID=
@@ -39,6 +51,7 @@ DHCLIENT_PID=
 KNOWN_MAC=00:21:f2:01:1b:19
 OTHER_MAC=02:77:00:00:00:02
 RANGE=10.77.1.0-10.77.63.255
+SERVER_ADDRESS=10.77.0.1/16
 
 cleanup() {
   local rc=$?
@@ -58,7 +71,7 @@ pass() { echo "ok: $*"; }
 ip netns add "$S"
 ip netns add "$C"
 ip link add "$VS" netns "$S" type veth peer name "$VC" netns "$C"
-ip -n "$S" addr add 10.77.0.1/16 dev "$VS"
+ip -n "$S" addr add "$SERVER_ADDRESS" dev "$VS"
 ip -n "$S" link set lo up
 ip -n "$S" link set "$VS" up
 ip -n "$C" link set lo up
@@ -90,10 +103,20 @@ start_server() {
 }
 
 stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" || true
   SERVER_PID=
 }
+
+# The server's address on the link, as an operator renumbering it would.
+renumber_server() {
+  SERVER_ADDRESS=$1
+  ip -n "$S" addr flush dev "$VS"
+  ip -n "$S" addr add "$SERVER_ADDRESS" dev "$VS"
+}
+
+wanted() { [[ " ${CHECKS[*]} " == *" $1 "* ]]; }
 
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/stats" 2>/dev/null || echo 0; }
 
@@ -123,6 +146,7 @@ step "inventory: $KNOWN_MAC an IP542N (Config File Name IP542N.conf), $OTHER_MAC
 "$PROVBOX" --db "$DB" device add "$KNOWN_MAC" --model IP542N >/dev/null
 "$PROVBOX" --db "$DB" device add "$OTHER_MAC" --model G502N >/dev/null
 
+if wanted clients; then
 start_server
 
 step "busybox udhcpc gets a lease with options 66 and 67"
@@ -177,15 +201,23 @@ step "lease release from the CLI"
 "$PROVBOX" --db "$DB" lease list --all --json | grep -q "\"address\":\"$DHCLIENT_IP\",\"mac\":\"$OTHER_MAC\",\"state\":\"released\"" ||
   fail "released lease not listed as released"
 pass "released $DHCLIENT_IP"
+fi
 
+if wanted relay; then
+[[ -n $SERVER_PID ]] || start_server
 step "a relayed DISCOVER is answered to the relay (giaddr:67), option 82 echoed"
 ip -n "$C" addr add 10.77.0.2/16 dev "$VC"
 RELAY_OUT=$(ip netns exec "$C" timeout 10 python3 "$HERE/relay_client.py" 10.77.0.2 10.77.0.1 02:55:00:00:00:01) ||
   fail "relay: $RELAY_OUT"
 [[ $RELAY_OUT == "offer 10.77."*" giaddr=10.77.0.2 agent-info=echoed from=10.77.0.1:67 "* ]] || fail "relay: $RELAY_OUT"
 pass "relay: $RELAY_OUT"
+ip -n "$C" addr flush dev "$VC"
+fi
 
+if wanted perfdhcp; then
+[[ -n $SERVER_PID ]] || start_server
 step "perfdhcp: 10,000 simulated clients, no duplicate address"
+ip -n "$C" addr add 10.77.0.2/16 dev "$VC"  # perfdhcp sends from an address
 set +e
 ip netns exec "$C" timeout 120 perfdhcp -4 -r 1000 -R 10000 -n 10000 -p 30 -l "$VC" >"$WORK/perfdhcp.out" 2>&1
 set -e
@@ -195,7 +227,9 @@ ACKS=$(awk '/Statistics for: REQUEST-ACK/ { s = 1 } s && /^received packets:/ { 
 [[ ${ACKS:-0} -ge 9000 ]] || fail "perfdhcp: only ${ACKS:-0} ACKs: $(cat "$WORK/perfdhcp.out")"
 pass "perfdhcp: non unique addresses: 0 (DISCOVER-OFFER and REQUEST-ACK), $ACKS ACKs; $(grep '^Rate:' "$WORK/perfdhcp.out")"
 ip -n "$C" addr flush dev "$VC"
+fi
 
+if wanted known-only; then
 step "known-only: an unknown MAC gets nothing, a known one a lease"
 stop_server
 start_server --known-only
@@ -209,4 +243,80 @@ if [[ $SERVER != serve ]]; then
   [[ $(stat_of malformed) -eq 0 ]] || fail "malformed $(stat_of malformed)"
 fi
 pass "known-only"
+fi
+
+# udhcpc for MAC $1; prints the address it was given, fails if none.
+lease_for() {
+  set_client_mac "$1"
+  udhcpc_lease || return 1
+  lease_var udhcpc.bound ip
+}
+
+if wanted renumber; then
+step "renumbering: no lease is lost or doubled across restarts (issue 12, finding 7)"
+stop_server
+MAIN_DB=$DB MAIN_RANGE=$RANGE MAIN_ADDRESS=$SERVER_ADDRESS
+DB=$WORK/renumber.db
+"$PROVBOX" --db "$DB" init >/dev/null
+PHONE_A=02:85:00:00:00:0a PHONE_B=02:85:00:00:00:0b THIRD=02:85:00:00:00:0c
+renumber_server 10.90.0.1/24
+RANGE=10.90.0.100-10.90.0.110
+start_server
+A_OLD=$(lease_for $PHONE_A) || fail "A got no lease on 10.90.0.0/24: $(cat "$WORK/udhcpc.log")"
+[[ $A_OLD == 10.90.0.100 ]] || fail "A got $A_OLD on 10.90.0.0/24, not 10.90.0.100"
+stop_server
+renumber_server 10.85.0.10/24
+RANGE=10.85.0.100-10.85.0.110
+start_server
+A_NEW=$(lease_for $PHONE_A) || fail "A got no lease after renumbering: $(cat "$WORK/udhcpc.log")"
+B_NEW=$(lease_for $PHONE_B) || fail "B got no lease after renumbering: $(cat "$WORK/udhcpc.log")"
+[[ $A_NEW == 10.85.0.100 && $B_NEW == 10.85.0.101 ]] || fail "after renumbering A got $A_NEW, B $B_NEW"
+stop_server
+start_server  # the same flags again
+C_NEW=$(lease_for $THIRD) || fail "the third MAC got no lease: $(cat "$WORK/udhcpc.log")"
+[[ $C_NEW != "$A_NEW" && $C_NEW != "$B_NEW" ]] || fail "the third MAC was given $C_NEW, bound to another client"
+[[ $(lease_for $PHONE_A) == "$A_NEW" ]] || fail "A did not get $A_NEW back"
+[[ $(lease_for $PHONE_B) == "$B_NEW" ]] || fail "B did not get $B_NEW back"
+"$PROVBOX" --db "$DB" lease list --all --json >"$WORK/leases.json"
+for row in "10.90.0.100,$PHONE_A" "$A_NEW,$PHONE_A" "$B_NEW,$PHONE_B" "$C_NEW,$THIRD"; do
+  grep -q "\"address\":\"${row%,*}\",\"mac\":\"${row#*,}\"" "$WORK/leases.json" ||
+    fail "no lease row ${row%,*} for ${row#*,}: $(cat "$WORK/leases.json")"
+done
+stop_server
+pass "renumbered: A $A_NEW, B $B_NEW, third $C_NEW; A's 10.90.0.100 row kept"
+DB=$MAIN_DB RANGE=$MAIN_RANGE
+renumber_server "$MAIN_ADDRESS"
+fi
+
+if wanted reserve && [[ $SERVER == serve ]]; then
+step "the reserve: a scan cannot take the last addresses from inventory devices (issue 12, finding 6)"
+stop_server
+MAIN_DB=$DB MAIN_RANGE=$RANGE
+DB=$WORK/reserve.db
+"$PROVBOX" --db "$DB" init >/dev/null
+"$PROVBOX" --db "$DB" model add IP542N --config-file IP542N.conf >/dev/null
+RANGE=10.77.9.100-10.77.9.120  # 21 addresses
+start_server
+# 100 DORAs of 500 random MACs, 50 a second: far more clients than addresses.
+ip -n "$C" addr add 10.77.0.2/16 dev "$VC"
+set +e
+ip netns exec "$C" timeout 60 perfdhcp -4 -r 50 -R 500 -n 100 -p 10 -l "$VC" >"$WORK/scan.out" 2>&1
+set -e
+ip -n "$C" addr flush dev "$VC"
+"$PROVBOX" --db "$DB" lease list --json >"$WORK/leases.json"
+TAKEN=$(grep -o '"state":"bound"' "$WORK/leases.json" | wc -l)
+[[ $TAKEN -eq 19 ]] || fail "the scan holds $TAKEN addresses, not 19 (21 less dhcp.known_reserve): $(cat "$WORK/leases.json")"
+LONGEST=$(grep -o '"expires_in":[0-9-]*' "$WORK/leases.json" | cut -d: -f2 | sort -n | tail -1)
+[[ $LONGEST -le 600 ]] || fail "a scan lease lasts $LONGEST s, more than dhcp.unknown_lease_time"
+"$PROVBOX" --db "$DB" device add 00:21:f2:09:00:01 --model IP542N >/dev/null
+NEW_IP=$(lease_for 00:21:f2:09:00:01) || fail "a device added after the scan got no lease: $(cat "$WORK/udhcpc.log")"
+[[ $(lease_var udhcpc.bound bootfile) == IP542N.conf ]] || fail "the device's option 67"
+[[ $(lease_var udhcpc.bound lease) == 3600 ]] || fail "the device's lease time $(lease_var udhcpc.bound lease)"
+if STRANGER_IP=$(lease_for 02:99:00:00:00:01); then fail "an unknown MAC got $STRANGER_IP from the reserve"; fi
+stop_server
+pass "the scan got 19 of 21 addresses for at most $LONGEST s; the new device got $NEW_IP; an unknown MAC after it got none"
+DB=$MAIN_DB RANGE=$MAIN_RANGE
+elif wanted reserve; then
+echo "skip: the reserve check needs serve (dhcp_driver runs the engine without the daemon's defaults)"
+fi
 echo "all DHCP namespace checks passed"

@@ -134,5 +134,13 @@ TEST_F(ServerTest, MalformedDatagramsAreDroppedAndCounted) {
     EXPECT_TRUE(exchange(encode(relayed(message_type::discover))));
 }
 
+TEST_F(ServerTest, AClientOutsideTheInventoryFindingOnlyTheReserveIsCounted) {
+    options.engine.known_reserve = 256;  // the whole pool kept for devices (no inventory here: all are outside)
+    EXPECT_FALSE(exchange(encode(relayed(message_type::discover))));
+    EXPECT_EQ(stats.silent, 1u);
+    EXPECT_EQ(stats.reserved_for_known, 1u);
+    EXPECT_EQ(stats.offers, 0u);
+}
+
 }  // namespace
 }  // namespace provbox::dhcp

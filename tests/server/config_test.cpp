@@ -337,6 +337,34 @@ TEST(parse_listen_address, off_disables_the_listener) {
   EXPECT_EQ(a->to_string(), "off");
 }
 
+// ---- dhcp: clients outside the inventory (issue 12, finding 6) ----------------------------
+
+TEST(parse_config, dhcp_short_leases_and_reserve_for_clients_outside_the_inventory) {
+  const config defaults;
+  EXPECT_EQ(defaults.dhcp.unknown_lease_time, 600u);
+  EXPECT_EQ(defaults.dhcp.unknown_offer_hold, 10u);
+  EXPECT_EQ(defaults.dhcp.known_reserve, 2u);
+  const auto c = parse_config("dhcp:\n  unknown_lease_time: 300\n  unknown_offer_hold: 5\n  known_reserve: 0\n",
+                              "provbox.yaml");
+  EXPECT_EQ(c.dhcp.unknown_lease_time, 300u);
+  EXPECT_EQ(c.dhcp.unknown_offer_hold, 5u);
+  EXPECT_EQ(c.dhcp.known_reserve, 0u);
+  EXPECT_TRUE(refused_at("dhcp:\n  unknown_lease_time: 59\n", 2, "dhcp.unknown_lease_time must be a whole number from 60"));
+  EXPECT_TRUE(refused_at("dhcp:\n  unknown_offer_hold: 0\n", 2, "dhcp.unknown_offer_hold must be a whole number from 1 to 3600"));
+  EXPECT_TRUE(refused_at("dhcp:\n  known_reserve: -1\n", 2, "dhcp.known_reserve must be a whole number from 0 to 65536"));
+}
+
+// ---- tftp: the per-address limit (issue 12) ----------------------------------------
+
+TEST(parse_config, tftp_max_transfers_per_address_defaults_to_64_and_is_bounded) {
+  EXPECT_EQ(config{}.tftp.max_transfers_per_address, 64u);
+  const auto c = parse_config("tftp:\n  max_transfers: 1000\n  max_transfers_per_address: 200\n", "x");
+  EXPECT_EQ(c.tftp.max_transfers, 1000u);
+  EXPECT_EQ(c.tftp.max_transfers_per_address, 200u);
+  EXPECT_TRUE(refused_at("tftp:\n  max_transfers_per_address: 0\n", 2,
+                         "tftp.max_transfers_per_address must be a whole number from 1 to 100000"));
+}
+
 TEST(parse_listen_address, highest_port) {
   const auto a = parse_listen_address("0.0.0.0:65535");
   ASSERT_TRUE(a);
