@@ -258,6 +258,7 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                  {"timeout_ms", [&](const YAML::Node& v) { t.timeout_ms = r.number(v, "tftp.timeout_ms", 10, 255000); }},
                                  {"max_retries", [&](const YAML::Node& v) { t.max_retries = r.number(v, "tftp.max_retries", 1, 100); }},
                                  {"max_transfers", [&](const YAML::Node& v) { t.max_transfers = r.number(v, "tftp.max_transfers", 1, 100000); }},
+                                 {"max_transfers_per_address", [&](const YAML::Node& v) { t.max_transfers_per_address = r.number(v, "tftp.max_transfers_per_address", 1, 100000); }},
                              });
                  }},
                 {"tls",

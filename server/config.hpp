@@ -38,7 +38,8 @@ struct config {
     unsigned max_windowsize = 64;    // RFC 7440
     unsigned timeout_ms = 1000;      // retransmission timeout when the client asks for none
     unsigned max_retries = 5;        // timeouts in a row before a transfer is given up
-    unsigned max_transfers = 512;    // concurrent transfers; more are refused with an error
+    unsigned max_transfers = 512;    // concurrent transfers; when full, the oldest unanswered one gives way, else "server busy"
+    unsigned max_transfers_per_address = 64;  // concurrent transfers per client address (NAT'd sites share one); more get "server busy"
   } tftp;
 
   struct tls_settings {

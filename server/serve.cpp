@@ -158,8 +158,10 @@ void raise_open_files_limit() {
 void tftp_metrics(std::ostringstream& out, const tftp::server_stats& t) {
   const std::pair<const char*, std::uint64_t> counters[] = {
       {"started", t.started}, {"completed", t.completed}, {"failed", t.failed},
-      {"refused", t.refused}, {"malformed", t.malformed}, {"stray", t.stray}};
-  out << "# HELP provbox_tftp_transfers_total TFTP requests by outcome (malformed and stray are datagrams).\n"
+      {"evicted", t.evicted}, {"refused", t.refused}, {"address_busy", t.address_busy},
+      {"malformed", t.malformed}, {"stray", t.stray}};
+  out << "# HELP provbox_tftp_transfers_total TFTP requests by outcome (evicted is part of failed, address_busy of "
+         "refused; malformed and stray are datagrams).\n"
          "# TYPE provbox_tftp_transfers_total counter\n";
   for (const auto& [name, value] : counters)
     out << "provbox_tftp_transfers_total{outcome=\"" << name << "\"} " << value << '\n';
@@ -272,7 +274,8 @@ void apply_tftp_limits(const config& c, tftp::server_options& options) {
   options.limits.max_windowsize = c.tftp.max_windowsize;
   options.limits.default_timeout = std::chrono::milliseconds(c.tftp.timeout_ms);
   options.limits.max_retries = c.tftp.max_retries;
-  options.max_transfers = c.tftp.max_transfers;
+  options.table.max_transfers = c.tftp.max_transfers;
+  options.table.max_transfers_per_address = c.tftp.max_transfers_per_address;
 }
 
 // The DHCP server's settings from the configuration: the interface's subnet

@@ -17,6 +17,7 @@
 #include <memory>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <span>
 #include <string>
 #include <tuple>
@@ -54,10 +55,10 @@ constexpr int status_ok = 200;
 constexpr int status_bad_request = 400;       // a name check_tftp_name refused, netascii firmware
 constexpr int status_not_found = 404;         // the blob vanished between resolve and open
 constexpr int status_not_allowed = 405;       // WRQ (HTTP says 405 for a method it does not serve)
-constexpr int status_timed_out = 408;         // max_retries retransmissions unanswered
+constexpr int status_timed_out = 408;         // retransmissions unanswered (transfer.hpp: max_retries, or unconfirmed_retries)
 constexpr int status_client_gone = 499;       // the client sent ERROR or something illegal
 constexpr int status_server_error = 500;      // read failure, exception
-constexpr int status_busy = 503;              // max_transfers reached
+constexpr int status_busy = 503;              // server busy (refused), or evicted while unconfirmed
 
 // A datagram larger than any request a client needs to send (the filename
 // and every option fit in a few hundred bytes); what is larger is cut and
@@ -193,6 +194,10 @@ struct registry {
   // when a client reuses its port for the next request while the last
   // transfer is still reading its final ACK.
   std::multimap<udp::endpoint, const registration*> peers;
+  // Who holds a slot, and which transfer to end when the table gives its
+  // slot away (transfer_table.hpp).
+  transfer_table table;
+  std::unordered_map<transfer_table::entry_id, registration*> entries;
 };
 
 // One transfer's socket and retransmission timer. The timer is a watchdog:
@@ -438,14 +443,20 @@ prepared_content prepare(const provisioning::answer& a, transfer_mode mode) {
 }
 
 // A transfer in the registry: made by the listener before it spawns the
-// transfer, so a repeated RRQ or one past max_transfers is caught even before
-// the coroutine first runs.
+// transfer, so a repeated RRQ or one past the limits is caught even before
+// the coroutine first runs, and a transfer can be evicted before it has run.
 struct registration {
   std::shared_ptr<registry> reg;
   udp::endpoint peer;
-  bool heard = false;  // a packet from the client came to the transfer's port
-  registration(std::shared_ptr<registry> r, udp::endpoint p) : reg(std::move(r)), peer(std::move(p)) {
+  transfer_table::entry_id entry;
+  std::shared_ptr<transfer_io> io;
+  bool heard = false;    // a packet from the client came to the transfer's port
+  bool evicted = false;  // its slot went to a new request: end without a word
+  registration(std::shared_ptr<registry> r, udp::endpoint p, transfer_table::entry_id e, udp::socket socket)
+      : reg(std::move(r)), peer(std::move(p)), entry(e),
+        io(std::make_shared<transfer_io>(std::move(socket), peer)) {
     reg->peers.emplace(peer, this);
+    reg->entries.emplace(entry, this);
     ++reg->stats.active;
   }
   // The registry is jointly owned, so this is safe however the frame ends,
@@ -459,6 +470,8 @@ struct registration {
         break;
       }
     }
+    reg->entries.erase(entry);
+    reg->table.remove(entry);  // nothing if it was evicted
   }
   registration(const registration&) = delete;
   registration& operator=(const registration&) = delete;
@@ -477,14 +490,30 @@ bool is_repeated_request(const registry& reg, const udp::endpoint& peer) {
   return false;
 }
 
+// Ends a transfer whose slot the table gave to a new request. Its peer hears
+// nothing: it has answered nothing so far and may never have asked (an ERROR
+// would be one more datagram at a possible victim), and a real client that
+// is merely slow repeats its RRQ, which is then a new request. The socket is
+// closed now, so its descriptor is free for the new transfer; that also wakes
+// the coroutine, which records the end and drops the registration.
+void evict(registry& reg, transfer_table::entry_id id) {
+  const auto it = reg.entries.find(id);
+  if (it == reg.entries.end()) return;
+  auto& r = *it->second;
+  r.evicted = true;
+  boost::system::error_code ignored;
+  r.io->socket.close(ignored);
+  ++reg.stats.evicted;
+}
+
 // One read request, from the name check to the access log line.
-net::awaitable<void> serve_transfer(registration& registered, udp::socket socket, request req,
-                                    server_limits limits, std::chrono::microseconds busy_poll) {
+net::awaitable<void> serve_transfer(registration& registered, request req, server_limits limits,
+                                    std::chrono::microseconds busy_poll) {
   const auto& reg = registered.reg;
   const auto peer = registered.peer;
   auto& stats = reg->stats;
   auto& service = reg->service;
-  auto io = std::make_shared<transfer_io>(std::move(socket), peer);
+  const auto io = registered.io;
   const auto started = clock_type::now();
 
   provisioning::request pr;
@@ -502,8 +531,18 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
     ++stats.refused;
     finish(status, 0, detail);
   };
+  constexpr std::string_view evicted_detail =
+      "evicted: the table was full (tftp.max_transfers) and this client had acknowledged nothing; its slot went "
+      "to a new request";
 
   try {
+    if (registered.evicted) {
+      // Evicted before it first ran: nothing was sent.
+      io->done = true;
+      ++stats.failed;
+      finish(status_busy, 0, evicted_detail);
+      co_return;
+    }
     auto checked = provisioning::check_tftp_name(req.filename);
     if (!checked.path) {
       a.status = status_bad_request;
@@ -545,11 +584,14 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
     auto sent_at = clock_type::now();
     auto resumed = sent_at;  // when the coroutine last came back from the io_context
 
+    bool confirmed = false;  // told to the table
     auto step = transfer.start();
     for (;;) {
+      // Evicted while waiting (the socket is closed): stop here.
+      if (registered.evicted) break;
       // Carry out the action: send, then (re)arm, then end if told to.
       std::size_t next = 0;
-      while (next < step.send.size()) {
+      while (next < step.send.size() && !registered.evicted) {
         const auto burst_end = std::min(step.send.size(), next + pace.burst());
         next = send_burst(io->socket, peer, step.send, next, burst_end);
         if (next < burst_end) {
@@ -561,6 +603,7 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
           co_await pause.async_wait(as_tuple_awaitable);
         }
       }
+      if (registered.evicted) break;
       if (!step.send.empty()) sent_at = clock_type::now();
       transfer.recycle(step.send);
       if (step.arm_timer) arm(io, *step.arm_timer);
@@ -583,7 +626,7 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
           // Let the rest of the server run; the watchdog may fire meanwhile.
           co_await net::post(io->socket.get_executor(), net::use_awaitable);
           resumed = clock_type::now();
-          if (io->timed_out) continue;
+          if (io->timed_out || registered.evicted) continue;
         }
         polled = poll_receive(io->socket, buffer, sender, clock_type::now() + poller.budget());
         poller.on_polled(polled.has_value());
@@ -620,13 +663,23 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
       registered.heard = true;
       poller.on_reply(clock_type::now() - sent_at);
       step = transfer.on_packet(decoded.value());
+      if (!confirmed && transfer.confirmed()) {
+        // The peer hears us: from now on its slot is never given away.
+        confirmed = true;
+        reg->table.confirm(registered.entry);
+      }
       if (step.send.size() > 1) pace.on_window();
     }
 
     io->done = true;
     io->timer.cancel();
-    const auto& end = *step.end;
     const auto progress = transfer.progress();
+    if (registered.evicted) {
+      ++stats.failed;
+      finish(status_busy, progress.bytes_acked, evicted_detail);
+      co_return;
+    }
+    const auto& end = *step.end;
     if (end.ok()) ++stats.completed;
     else ++stats.failed;
     std::string detail = end.reason;
@@ -658,10 +711,10 @@ net::awaitable<void> serve_transfer(registration& registered, udp::socket socket
 // down `active`: one destroyed suspended (the io_context went away after the
 // grace period) never reaches that line, so the caller's counters, which may
 // be gone by then, are never touched from a destructor.
-net::awaitable<void> serve_read(std::unique_ptr<registration> registered, udp::socket socket, request req,
-                                server_limits limits, std::chrono::microseconds busy_poll) {
+net::awaitable<void> serve_read(std::unique_ptr<registration> registered, request req, server_limits limits,
+                                std::chrono::microseconds busy_poll) {
   try {
-    co_await serve_transfer(*registered, std::move(socket), std::move(req), limits, busy_poll);
+    co_await serve_transfer(*registered, std::move(req), limits, busy_poll);
   } catch (...) {
     // serve_transfer handles std::exception itself; anything else ends here.
     ++registered->reg->stats.failed;
@@ -757,7 +810,7 @@ class listener {
 public:
   listener(udp::socket& socket, provisioning::service& service, const server_options& options, server_stats& stats)
       : socket_(socket), options_(options), stats_(stats),
-        reg_(std::make_shared<registry>(registry{service, stats, {}})) {}
+        reg_(std::make_shared<registry>(registry{service, stats, {}, {}, {}})) {}
 
   void on_datagram(std::span<const std::uint8_t> d, const udp::endpoint& peer, const net::ip::address& local) {
     auto decoded = decode(d);
@@ -789,11 +842,22 @@ public:
       ++stats_.stray;
       return;
     }
-    if (stats_.active >= options_.max_transfers) {
+    // A slot, by the table's rules (transfer_table.hpp), with the limits as
+    // they are now: a reload changes them for new requests.
+    const auto address = address_of(peer);
+    const auto admission = reg_->table.admit(address, options_.table);
+    if (admission.outcome == transfer_table::verdict::address_busy) {
+      ++stats_.address_busy;
       refuse_at_listener(*reg_, socket_, peer, *req, error_code::not_defined, "server busy", status_busy,
-                         "server busy: max_transfers reached");
+                         "server busy: tftp.max_transfers_per_address reached for " + address);
       return;
     }
+    if (admission.outcome == transfer_table::verdict::busy) {
+      refuse_at_listener(*reg_, socket_, peer, *req, error_code::not_defined, "server busy", status_busy,
+                         "server busy: tftp.max_transfers reached and every transfer is confirmed");
+      return;
+    }
+    if (admission.evicted) evict(*reg_, *admission.evicted);
     // The transfer's own port (RFC 1350 §4), on the address the request came
     // in on, so the reply leaves from where the client sent to.
     udp::socket transfer_socket(socket_.get_executor());
@@ -802,17 +866,16 @@ public:
     if (!ec) transfer_socket.bind(udp::endpoint(local, 0), ec);
     if (ec) {
       // Out of descriptors or ports: say so now rather than time out.
-      spdlog::warn("tftp: no transfer socket for {}: {}", address_of(peer), ec.message());
+      reg_->table.remove(admission.entry);
+      spdlog::warn("tftp: no transfer socket for {}: {}", address, ec.message());
       refuse_at_listener(*reg_, socket_, peer, *req, error_code::not_defined, "server busy", status_busy,
                          "no transfer socket: " + ec.message());
       return;
     }
     ++stats_.started;
-    auto registered = std::make_unique<registration>(reg_, peer);
-    // The limits as they are now: a reload changes them for new transfers.
+    auto registered = std::make_unique<registration>(reg_, peer, admission.entry, std::move(transfer_socket));
     net::co_spawn(socket_.get_executor(),
-                  serve_read(std::move(registered), std::move(transfer_socket), std::move(*req), options_.limits,
-                             options_.busy_poll),
+                  serve_read(std::move(registered), std::move(*req), options_.limits, options_.busy_poll),
                   [](std::exception_ptr e) {
                     if (!e) return;
                     try {

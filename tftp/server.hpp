@@ -11,6 +11,7 @@
 
 #include "server/provisioning/service.hpp"
 #include "tftp/transfer.hpp"
+#include "tftp/transfer_table.hpp"
 
 namespace provbox::tftp {
 
@@ -24,7 +25,11 @@ inline constexpr std::chrono::microseconds default_busy_poll{50};
 
 struct server_options {
   server_limits limits;               // from transfer.hpp (max blksize, max windowsize, max window bytes, default timeout, max retries)
-  std::size_t max_transfers = 512;    // concurrent transfers; excess requests get an ERROR (code 0 "server busy") instead of degrading everyone
+  // From transfer_table.hpp: transfers in flight, in all and per client
+  // address. A full table ends its oldest unconfirmed transfer to take a new
+  // request; requests it cannot take get an ERROR (code 0 "server busy")
+  // instead of degrading everyone.
+  table_limits table;
   // How long a lone lockstep transfer polls its socket for the next ACK
   // before it sleeps in the reactor (see busy_poll in server.cpp); 0 turns
   // polling off. Tests set it to force either path.
@@ -37,15 +42,22 @@ struct server_options {
 //   started    read requests taken on (each got a transfer port)
 //   completed  transfers whose last block was acknowledged
 //   failed     transfers that ended otherwise: timeout, client ERROR, read
-//              failure, an exception
+//              failure, an exception, eviction
+//   evicted    of failed: unconfirmed transfers ended without a word to their
+//              peer because a new request found the table full
 //   refused    requests answered with an ERROR and no data: WRQ, bad or
 //              unknown names, refusals of the service, server busy
+//   address_busy  of refused: "server busy" because the client's address had
+//              max_transfers_per_address transfers in flight
 //   malformed  datagrams that did not decode, on either port
 //   stray      datagrams that belong to no transfer: from the wrong port to a
 //              transfer's socket (answered with ERROR 5), non-requests to the
 //              listening socket, and repeated RRQs of a running transfer
 //   polled     datagrams a transfer read while busy-polling, without the reactor
-struct server_stats { std::uint64_t active = 0, started = 0, completed = 0, failed = 0, refused = 0, malformed = 0, stray = 0, polled = 0; };
+struct server_stats {
+  std::uint64_t active = 0, started = 0, completed = 0, failed = 0, evicted = 0, refused = 0, address_busy = 0,
+                malformed = 0, stray = 0, polled = 0;
+};
 
 // Serves read requests arriving on `socket` (already bound) until it is closed; each transfer runs on its own
 // ephemeral UDP port (bound to the same local address) as a coroutine on the same executor.

@@ -133,6 +133,7 @@ action read_transfer::on_ack(std::uint16_t block) {
     // RFC 2347: ACK 0 accepts the OACK; any other number means nothing yet.
     if (block != 0) return {};
     phase_ = phase::sending;
+    confirmed_ = true;
     retries_ = 0;
     return send_blocks(params_.windowsize);
   }
@@ -145,6 +146,7 @@ action read_transfer::on_ack(std::uint16_t block) {
   if (distance == 0 || distance > high_water_ - acked_) return {};
 
   acked_ += distance;
+  confirmed_ = true;
   retries_ = 0;
   if (acked_ == last_block_) {
     phase_ = phase::done;
@@ -160,6 +162,12 @@ action read_transfer::on_ack(std::uint16_t block) {
 action read_transfer::on_timeout() {
   if (phase_ == phase::idle || phase_ == phase::done) return {};
   ++timeouts_;
+  if (!confirmed_ && retries_ >= std::min(params_.unconfirmed_retries, params_.max_retries)) {
+    // Silent: see the class comment.
+    return fail(transfer_outcome::timed_out,
+                "the client acknowledged nothing (first packet sent " + std::to_string(retries_ + 1) + " times)",
+                std::nullopt);
+  }
   if (retries_ >= params_.max_retries) {
     return fail(transfer_outcome::timed_out,
                 "timed out after " + std::to_string(retries_) + " retransmissions",

@@ -20,6 +20,17 @@ namespace provbox::tftp {
 
 // ---- Option negotiation ----------------------------------------------------
 
+// Retransmissions of the first DATA (or the OACK) to a peer that has not
+// acknowledged anything yet. UDP lets anyone put a victim's address on an RRQ,
+// so until the peer answers, the server may be talking to someone who never
+// asked: a 35-byte RRQ drew six 516-byte DATA and an ERROR under the full
+// retry budget (89 times its size at a third party). One retransmission still
+// recovers a lost first packet; a client that lost both copies repeats its
+// RRQ, which starts a new transfer once this one has ended. So an unanswered
+// RRQ costs at most two datagrams of at most 4 + blksize bytes (an OACK is
+// smaller), and nothing more. Once the peer acknowledges, max_retries applies.
+inline constexpr unsigned default_unconfirmed_retries = 1;
+
 // What the operator may configure. negotiate() clamps out-of-range values
 // into the RFC ranges.
 struct server_limits {
@@ -44,6 +55,9 @@ struct transfer_params {
   unsigned windowsize = 1;
   std::chrono::milliseconds timeout{1000};
   unsigned max_retries = 5;
+  // Retransmissions to a peer that has acknowledged nothing yet (see
+  // read_transfer::confirmed()); capped by max_retries.
+  unsigned unconfirmed_retries = default_unconfirmed_retries;
   option_list oack;  // sent first and acknowledged with ACK 0; empty: no OACK
 };
 
@@ -91,7 +105,7 @@ private:
 enum class transfer_outcome {
   completed,          // the last block was acknowledged
   client_error,       // the client sent ERROR (e.g. 8 in answer to our OACK)
-  timed_out,          // max_retries retransmissions went unanswered
+  timed_out,          // max_retries retransmissions went unanswered (unconfirmed_retries before any ACK)
   illegal_operation,  // the client sent something other than ACK or ERROR
   read_failed,        // the content source came up short
 };
@@ -143,6 +157,14 @@ struct transfer_progress {
 // layer's to pace (and negotiate()'s max_window_bytes to avoid). The timer is
 // the negotiated timeout, constant; max_retries consecutive retransmissions
 // without progress and the next timeout ends the transfer.
+//
+// Until the peer has acknowledged something we sent (ACK 0 of the OACK, or
+// a DATA block) the transfer is unconfirmed: the peer may be an address
+// someone else wrote on the RRQ. It then gets only `unconfirmed_retries`
+// retransmissions, and the timeout after them ends the transfer without an
+// ERROR: the ERROR would be one more datagram at a possible victim, and a real
+// client whose copies were all lost should go on repeating its RRQ (which is
+// a new request once this transfer is gone) rather than be told to give up.
 class read_transfer {
 public:
   // blksize and windowsize are clamped into their RFC ranges.
@@ -166,6 +188,9 @@ public:
   void read_ahead();
 
   bool finished() const { return phase_ == phase::done; }
+  // The peer has acknowledged something we sent: it asked for this file and
+  // hears us. The server never evicts a confirmed transfer (server.hpp).
+  bool confirmed() const { return confirmed_; }
   transfer_progress progress() const;
   const transfer_params& params() const { return params_; }
 
@@ -190,6 +215,7 @@ private:
   std::uint64_t acked_ = 0;        // highest block acknowledged; 0 = none yet
   std::uint64_t high_water_ = 0;   // highest block ever sent
   unsigned retries_ = 0;           // consecutive timeouts without progress
+  bool confirmed_ = false;         // see confirmed()
   std::uint64_t retransmissions_ = 0;
   std::uint64_t timeouts_ = 0;
   phase phase_ = phase::idle;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -430,6 +431,7 @@ TEST(ReadTransfer, TimeoutAfterMaxRetriesEndsTheTransfer) {
   p.max_retries = 3;
   auto t = make_transfer(content(2000), p);
   t.start();
+  t.on_packet(ack{1});
   for (int i = 0; i < 3; ++i) EXPECT_EQ(t.on_timeout().send.size(), 1u) << "retry " << i;
   const auto a = t.on_timeout();
   ASSERT_TRUE(a.end);
@@ -448,9 +450,10 @@ TEST(ReadTransfer, ProgressResetsTheRetryCount) {
   p.max_retries = 2;
   auto t = make_transfer(content(2000), p);
   t.start();
-  t.on_timeout();
-  t.on_timeout();
   t.on_packet(ack{1});
+  t.on_timeout();
+  t.on_timeout();
+  t.on_packet(ack{2});
   EXPECT_FALSE(t.on_timeout().end);
   EXPECT_FALSE(t.on_timeout().end);
   EXPECT_TRUE(t.on_timeout().end);
@@ -465,6 +468,164 @@ TEST(ReadTransfer, DuplicateAckIsNotProgress) {
   t.on_timeout();
   t.on_packet(ack{1});
   EXPECT_TRUE(t.on_timeout().end);
+}
+
+// ---- Unconfirmed peers ---------------------------------------------------------
+//
+// Until the peer acknowledges something, the RRQ may have carried a victim's
+// address: the first packet is sent once more, and then the transfer ends
+// without another datagram.
+
+// Every datagram a transfer sends when nobody ever answers: what one RRQ
+// costs the address written on it.
+struct unanswered {
+  std::size_t datagrams = 0;
+  std::size_t bytes = 0;
+  std::optional<transfer_end> end;
+};
+
+unanswered run_unanswered(read_transfer& t) {
+  unanswered u;
+  auto count = [&](const action& a) {
+    u.datagrams += a.send.size();
+    for (const auto& d : a.send) u.bytes += d.size();
+  };
+  count(t.start());
+  // Far more timeouts than any retry budget; each is what the timer does.
+  for (int i = 0; i < 200 && !t.finished(); ++i) {
+    const auto a = t.on_timeout();
+    count(a);
+    if (a.end) u.end = a.end;
+  }
+  return u;
+}
+
+TEST(ReadTransfer, ANewTransferIsUnconfirmed) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  EXPECT_FALSE(t.confirmed());
+}
+
+TEST(ReadTransfer, AnAckOfTheFirstBlockConfirmsThePeer) {
+  auto t = make_transfer(content(2000), lockstep());
+  t.start();
+  t.on_packet(ack{1});
+  EXPECT_TRUE(t.confirmed());
+}
+
+TEST(ReadTransfer, AckZeroOfTheOackConfirmsThePeer) {
+  auto t = make_transfer(content(3000), windowed(4));
+  t.start();
+  t.on_packet(ack{0});
+  EXPECT_TRUE(t.confirmed());
+}
+
+TEST(ReadTransfer, AnAckOfNothingWeSentDoesNotConfirm) {
+  auto oack_first = make_transfer(content(3000), windowed(4));
+  oack_first.start();
+  oack_first.on_packet(ack{1});  // no DATA has gone out yet
+  EXPECT_FALSE(oack_first.confirmed());
+
+  auto plain = make_transfer(content(3000), lockstep());
+  plain.start();
+  plain.on_packet(ack{0});  // nothing of ours is block 0
+  plain.on_packet(ack{7});  // not sent yet
+  EXPECT_FALSE(plain.confirmed());
+}
+
+TEST(ReadTransfer, AnUnansweredFirstDataIsSentOnceMoreThenTheTransferEndsSilently) {
+  const auto file = content(2000);
+  auto t = make_transfer(file, lockstep());  // max_retries 5
+  const auto first = t.start();
+  const auto again = t.on_timeout();
+  ASSERT_EQ(again.send.size(), 1u);
+  EXPECT_EQ(again.send[0], first.send[0]);
+  EXPECT_EQ(again.arm_timer, 1000ms);
+  const auto last = t.on_timeout();
+  ASSERT_TRUE(last.end);
+  EXPECT_EQ(last.end->outcome, transfer_outcome::timed_out);
+  EXPECT_EQ(last.end->reason, "the client acknowledged nothing (first packet sent 2 times)");
+  EXPECT_TRUE(last.send.empty()) << "no ERROR to a peer that never answered";
+  EXPECT_FALSE(last.arm_timer);
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(t.progress().retransmissions, 1u);
+}
+
+TEST(ReadTransfer, AnUnansweredOackIsSentOnceMoreThenTheTransferEndsSilently) {
+  auto t = make_transfer(content(3000), windowed(4));
+  const auto first = t.start();
+  const auto again = t.on_timeout();
+  ASSERT_EQ(again.send.size(), 1u);
+  EXPECT_EQ(again.send[0], first.send[0]);
+  const auto last = t.on_timeout();
+  ASSERT_TRUE(last.end);
+  EXPECT_EQ(last.end->outcome, transfer_outcome::timed_out);
+  EXPECT_TRUE(last.send.empty());
+}
+
+TEST(ReadTransfer, AnUnansweredRrqCostsAtMostTwoDataOfFiveHundredSixteenBytes) {
+  // The bound the operator docs state: 2 x (4 + 512) bytes whatever
+  // max_retries is, against 6 x 516 + an ERROR under the full budget.
+  auto p = lockstep();
+  p.max_retries = 100;
+  auto t = make_transfer(content(100000), p);
+  const auto u = run_unanswered(t);
+  EXPECT_EQ(u.datagrams, 2u);
+  EXPECT_EQ(u.bytes, 2u * (4 + 512));
+  ASSERT_TRUE(u.end);
+  EXPECT_EQ(u.end->outcome, transfer_outcome::timed_out);
+}
+
+TEST(ReadTransfer, AnUnansweredRrqWithOptionsCostsTwoOacks) {
+  const auto requested = option_list{{"blksize", "65464"}, {"windowsize", "64"}, {"tsize", "0"}};
+  auto t = make_transfer(content(100000), negotiate(requested, 100000));
+  bytes oack_wire;
+  encode_oack(t.params().oack, oack_wire);
+  const auto u = run_unanswered(t);
+  EXPECT_EQ(u.datagrams, 2u);
+  EXPECT_EQ(u.bytes, 2 * oack_wire.size()) << "no DATA before the OACK is acknowledged";
+}
+
+TEST(ReadTransfer, ALostFirstDataIsRecoveredByItsRetransmission) {
+  const auto file = content(700);
+  auto t = make_transfer(file, lockstep());
+  t.start();                             // lost
+  const auto again = t.on_timeout();     // arrives
+  EXPECT_EQ(blocks_of(again), (std::vector<std::uint16_t>{1}));
+  EXPECT_EQ(blocks_of(t.on_packet(ack{1})), (std::vector<std::uint16_t>{2}));
+  const auto end = t.on_packet(ack{2});
+  ASSERT_TRUE(end.end);
+  EXPECT_TRUE(end.end->ok());
+}
+
+TEST(ReadTransfer, OnceConfirmedTheFullRetryBudgetAndTheErrorApply) {
+  auto p = lockstep();
+  p.max_retries = 4;
+  auto t = make_transfer(content(2000), p);
+  t.start();
+  t.on_timeout();  // the one retransmission an unconfirmed peer gets
+  t.on_packet(ack{1});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(blocks_of(t.on_timeout()), (std::vector<std::uint16_t>{2})) << i;
+  const auto a = t.on_timeout();
+  ASSERT_TRUE(a.end);
+  ASSERT_EQ(a.send.size(), 1u);
+  EXPECT_EQ(a.send[0], error_packet(error_code::not_defined, "Transfer timed out"));
+}
+
+TEST(ReadTransfer, UnconfirmedRetriesNeverExceedMaxRetries) {
+  auto p = lockstep();
+  p.max_retries = 0;
+  p.unconfirmed_retries = 3;
+  auto t = make_transfer(content(2000), p);
+  const auto u = run_unanswered(t);
+  EXPECT_EQ(u.datagrams, 1u);
+}
+
+TEST(ReadTransfer, UnconfirmedRetriesCanBeRaised) {
+  auto p = lockstep();
+  p.unconfirmed_retries = 3;
+  auto t = make_transfer(content(2000), p);
+  EXPECT_EQ(run_unanswered(t).datagrams, 4u);
 }
 
 // ---- Errors and illegal packets ------------------------------------------------
