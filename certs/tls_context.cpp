@@ -409,6 +409,12 @@ std::optional<profile::mac_address> peer_identity(const SSL* ssl) {
   return device_identity(SSL_get0_peer_certificate(ssl));
 }
 
+std::string peer_serial(const SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  const X509* peer = SSL_get0_peer_certificate(ssl);
+  return peer ? serial_hex(peer) : std::string();
+}
+
 server_certificate_files ensure_server_certificate(const authority& ca, const std::filesystem::path& data_dir,
                                                    const std::vector<std::string>& dns_names,
                                                    const std::vector<std::string>& ip_addresses) {

@@ -63,6 +63,10 @@ void configure_server_tls(SSL_CTX* ctx, const tls_settings& settings, revocation
 // The device behind a completed handshake: the verified peer certificate's
 // device_identity, or nullopt (no certificate, or verification failed).
 std::optional<profile::mac_address> peer_identity(const SSL* ssl);
+// That certificate's serial (uppercase hex, as is_acceptable gets it), or ""
+// under the same conditions. A connection keeps it to ask is_acceptable
+// again later: a revocation must also end connections already open.
+std::string peer_serial(const SSL* ssl);
 
 struct server_certificate_files {
   std::filesystem::path certificate_file;  // <data_dir>/tls/server.pem

@@ -270,6 +270,10 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                   [&](const YAML::Node& v) {
                                     c.tls.session_cache_size = r.number(v, "tls.session_cache_size", 0, 1000000);
                                   }},
+                                 {"max_handshakes",
+                                  [&](const YAML::Node& v) {
+                                    c.tls.max_handshakes = r.number(v, "tls.max_handshakes", 1, 100000);
+                                  }},
                                  {"server_names",
                                   [&](const YAML::Node& v) { c.tls.server_names = r.list(v, "tls.server_names"); }},
                                  {"server_certificate",
@@ -296,6 +300,7 @@ config parse_config(const std::string& yaml_text, const std::string& name) {
                                  {"header_limit", [&](const YAML::Node& v) { h.header_limit = r.number(v, "http.header_limit", 1024, 1 << 20); }},
                                  {"header_count", [&](const YAML::Node& v) { h.header_count = r.number(v, "http.header_count", 8, 1000); }},
                                  {"max_connections", [&](const YAML::Node& v) { h.max_connections = r.number(v, "http.max_connections", 1, 100000); }},
+                                 {"max_connections_per_address", [&](const YAML::Node& v) { h.max_connections_per_address = r.number(v, "http.max_connections_per_address", 1, 100000); }},
                              });
                  }},
                 {"log",

@@ -45,6 +45,7 @@ struct config {
   struct tls_settings {
     bool legacy = false;                     // TLS 1.0/1.1 and SECLEVEL=0 for old phones
     unsigned session_cache_size = 2048;      // sessions kept for resumption, ~11 KB each
+    unsigned max_handshakes = 256;           // handshakes in flight, up to ~100 KB each; more wait their turn
     std::vector<std::string> server_names{"localhost"};       // DNS names in the server certificate
     std::vector<std::string> server_addresses{"127.0.0.1"};  // IP addresses in it
     // The operator's own server certificate and key (PEM), instead of one
@@ -89,7 +90,8 @@ struct config {
     unsigned idle_timeout_s = 30;   // keep-alive between requests
     unsigned header_limit = 8192;   // bytes of request line and headers
     unsigned header_count = 64;     // header fields per request
-    unsigned max_connections = 2048;
+    unsigned max_connections = 2048;              // per device listener (HTTP, HTTPS); admin has its own 64
+    unsigned max_connections_per_address = 128;   // per device listener and client address (NAT'd sites share one)
   } http;
 
   struct log_settings {

@@ -135,7 +135,8 @@ std::unique_ptr<net::ip::udp::socket> open_udp(net::io_context& io, const listen
 }
 
 // Every HTTP connection and every TFTP transfer holds a descriptor. The
-// default limits (max_connections 2048, max_transfers 512) are above the
+// default limits (max_connections 2048 on each of HTTP and HTTPS, 64 on
+// admin, max_transfers 512) are above the
 // usual soft limit of 1024 open files, past which accept() fails and a
 // building of devices powering on at once would see refusals the operator
 // never configured. Raise the soft limit to the hard one (what the operator
@@ -191,18 +192,9 @@ std::string metrics_text(const provisioning::service_metrics& m, const http::ser
       << "provbox_profile_cache_hits_total " << m.cache_hits << '\n'
       << "# HELP provbox_profile_renders_total Profiles rendered (cache misses).\n"
          "# TYPE provbox_profile_renders_total counter\n"
-      << "provbox_profile_renders_total " << m.renders << '\n'
-      << "# HELP provbox_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
-         "# TYPE provbox_tls_handshake_failures_total counter\n";
-  for (const auto& [reason, count] : state.tls_handshake_failures)
-    out << "provbox_tls_handshake_failures_total{reason=\"" << reason << "\"} " << count << '\n';
-  out << "# HELP provbox_http_connections Open HTTP, HTTPS and admin connections.\n"
-         "# TYPE provbox_http_connections gauge\n"
-      << "provbox_http_connections " << state.connections.size() << '\n'
-      << "# HELP provbox_http_connections_rejected_total Connections closed at once because of max_connections.\n"
-         "# TYPE provbox_http_connections_rejected_total counter\n"
-      << "provbox_http_connections_rejected_total " << state.rejected_connections << '\n'
-      << "# HELP provbox_inventory_revision The inventory's change counter.\n"
+      << "provbox_profile_renders_total " << m.renders << '\n';
+  state.write_metrics(out);
+  out << "# HELP provbox_inventory_revision The inventory's change counter.\n"
          "# TYPE provbox_inventory_revision gauge\n"
       << "provbox_inventory_revision " << revision << '\n';
   return out.str();
@@ -261,12 +253,16 @@ void log_session_error(const char* what, std::exception_ptr e) {
 }
 
 void apply_http_limits(const config& c, http::server_state& state) {
-  state.limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
-  state.limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
-  state.limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
-  state.limit.header_limit = c.http.header_limit;
-  state.limit.header_count = c.http.header_count;
-  state.limit.max_connections = c.http.max_connections;
+  http::limits limit;
+  limit.read_timeout = std::chrono::seconds(c.http.read_timeout_s);
+  limit.write_timeout = std::chrono::seconds(c.http.write_timeout_s);
+  limit.idle_timeout = std::chrono::seconds(c.http.idle_timeout_s);
+  limit.header_limit = c.http.header_limit;
+  limit.header_count = c.http.header_count;
+  limit.max_connections = c.http.max_connections;
+  limit.max_connections_per_address = c.http.max_connections_per_address;
+  limit.max_handshakes = c.tls.max_handshakes;
+  state.set_limits(limit);
 }
 
 void apply_tftp_limits(const config& c, tftp::server_options& options) {
@@ -486,7 +482,7 @@ int serve(const config& initial, const std::function<config()>& reload) {
     std::unique_ptr<net::ssl::context> tls;
     if (https_acceptor) tls = make_tls_context(c, inventory, service);
 
-    http::server_state state{service, {}, {}, false, {}, {}, 0};
+    http::server_state state(service);
     apply_http_limits(c, state);
     state.metrics_text = [&] {
       std::ostringstream dhcp_part;
@@ -512,6 +508,9 @@ int serve(const config& initial, const std::function<config()>& reload) {
     if (admin_acceptor)
       net::co_spawn(io, http::run_admin_listener(*admin_acceptor, state),
                     [](std::exception_ptr e) { log_session_error("admin listener", e); });
+    if (http_acceptor || https_acceptor || admin_acceptor)
+      net::co_spawn(io, http::run_connection_upkeep(state),
+                    [](std::exception_ptr e) { log_session_error("connection upkeep", e); });
     if (tftp_socket)
       net::co_spawn(io, tftp::run_server(*tftp_socket, service, tftp_options, tftp_stats),
                     [](std::exception_ptr e) { log_session_error("tftp server", e); });
@@ -544,14 +543,14 @@ int serve(const config& initial, const std::function<config()>& reload) {
           [&]() -> net::awaitable<void> {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
             net::steady_timer tick(io);
-            auto busy = [&] { return !state.connections.empty() || tftp_stats.active > 0; };
+            auto busy = [&] { return state.sessions() > 0 || tftp_stats.active > 0; };
             while (busy() && std::chrono::steady_clock::now() < deadline) {
               tick.expires_after(std::chrono::milliseconds(50));
               co_await tick.async_wait(net::as_tuple(net::use_awaitable));
             }
             if (busy())
               spdlog::warn("{} connection(s) and {} TFTP transfer(s) still open after the grace period; closing",
-                           state.connections.size(), tftp_stats.active);
+                           state.sessions(), tftp_stats.active);
             io.stop();
           },
           net::detached);

@@ -31,6 +31,7 @@ struct outcome {
   bool completed = false;  // both ends finished the handshake
   long verify_result = X509_V_OK;
   std::optional<profile::mac_address> identity;
+  std::string serial;  // peer_serial: what an open connection is re-checked with
   bool resumed = false;
   int version = 0;
   int certificates_sent = 0;  // by the server, as the client received them
@@ -80,6 +81,7 @@ outcome connect(SSL_CTX* server_ctx, SSL_CTX* client_ctx, SSL_SESSION* resume = 
     char byte;
     SSL_read(client.get(), &byte, 1);
     out.identity = peer_identity(server.get());
+    out.serial = peer_serial(server.get());
     out.resumed = SSL_session_reused(server.get()) == 1;
     out.version = SSL_version(server.get());
     if (const auto* chain = SSL_get_peer_cert_chain(client.get())) out.certificates_sent = sk_X509_num(chain);
@@ -193,6 +195,7 @@ TEST_F(TlsContextTest, DeviceWithItsCertificateConnectsAndIsKnownByMac) {
   ASSERT_TRUE(result.completed);
   EXPECT_EQ(result.verify_result, X509_V_OK);
   EXPECT_EQ(result.identity, phone);
+  EXPECT_EQ(result.serial, pki_->phone_certificate.serial_hex);
   EXPECT_EQ(result.version, TLS1_3_VERSION);
   EXPECT_FALSE(result.resumed);
   EXPECT_EQ(checks_, 1);
@@ -325,6 +328,7 @@ struct resumption_case {
   const char* name;
   client_options options;
   int version;
+  std::size_t session_cache_size = 2048;  // 0: every TLS 1.3 ticket is stateless
 };
 
 void PrintTo(const resumption_case& c, std::ostream* out) { *out << c.name; }
@@ -332,7 +336,7 @@ void PrintTo(const resumption_case& c, std::ostream* out) { *out << c.name; }
 class ResumptionTest : public TlsContextTest, public ::testing::WithParamInterface<resumption_case> {};
 
 TEST_P(ResumptionTest, SecondConnectionResumesTheFirstsSession) {
-  auto server = server_context();
+  auto server = server_context(false, GetParam().session_cache_size);
   auto client = client_context(pki_->phone_certificate, GetParam().options);
   const auto first = connect(server.get(), client.get());
   ASSERT_TRUE(first.completed);
@@ -345,11 +349,12 @@ TEST_P(ResumptionTest, SecondConnectionResumesTheFirstsSession) {
   ASSERT_TRUE(second.completed);
   EXPECT_TRUE(second.resumed);
   EXPECT_EQ(second.identity, phone) << "a resumed session still knows its device";
+  EXPECT_EQ(second.serial, pki_->phone_certificate.serial_hex) << "and its certificate, to check it again later";
   EXPECT_EQ(checks_, 2) << "the resumption asked the revocation check again";
 }
 
 TEST_P(ResumptionTest, RevokedDeviceCannotResumeItsSession) {
-  auto server = server_context();
+  auto server = server_context(false, GetParam().session_cache_size);
   auto client = client_context(pki_->phone_certificate, GetParam().options);
   const auto first = connect(server.get(), client.get());
   ASSERT_TRUE(first.completed);
@@ -366,6 +371,7 @@ TEST_P(ResumptionTest, RevokedDeviceCannotResumeItsSession) {
 INSTANTIATE_TEST_SUITE_P(
     EveryWayToResume, ResumptionTest,
     ::testing::Values(resumption_case{"Tls13Ticket", {}, TLS1_3_VERSION},
+                      resumption_case{"Tls13StatelessTicket", {}, TLS1_3_VERSION, 0},
                       resumption_case{"Tls12Ticket", {.max_version = TLS1_2_VERSION}, TLS1_2_VERSION},
                       resumption_case{"Tls12SessionId", {.max_version = TLS1_2_VERSION, .no_ticket = true},
                                       TLS1_2_VERSION}),

@@ -90,8 +90,14 @@ _extra_listener_flags() {
 # start_server [SERVE-ARGS...]: starts `provbox serve` on free ports and
 # waits (at most 15 s) until the admin listener's /healthz answers ok.
 start_server() {
-  local attempt ports extra
+  local attempt ports extra i
   mapfile -t extra < <(_extra_listener_flags)
+  # A listener the caller sets itself (--tftp ADDR) is not switched off.
+  local -a kept=()
+  for ((i = 0; i < ${#extra[@]}; i += 2)); do
+    [[ " $* " == *" ${extra[i]} "* ]] || kept+=("${extra[i]}" "${extra[i + 1]}")
+  done
+  extra=("${kept[@]}")
   for attempt in 1 2 3; do
     mapfile -t ports < <(free_ports 3)
     HTTP_PORT=${ports[0]} HTTPS_PORT=${ports[1]} ADMIN_PORT=${ports[2]}

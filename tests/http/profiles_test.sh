@@ -136,7 +136,7 @@ assert_gt "$(metric 'provbox_requests_total{transport="http",status="404"}')" 3 
 assert_gt "$(metric 'provbox_requests_total{transport="http",status="304"}')" 1 "requests by transport and status: 304s"
 assert_gt "$(metric 'provbox_sent_bytes_total{transport="http"}')" 1000 "bytes sent"
 assert_gt "$(metric 'provbox_profile_cache_hits_total')" 0 "cache hits"
-assert_gt "$(metric 'provbox_http_connections')" 0 "open connections (this request's at least)"
+assert_gt "$(metric 'provbox_http_connections{listener="admin"}')" 0 "open admin connections (this request's at least)"
 fetch "$ADMIN/nothing"
 assert_code 404 "the admin listener knows only /healthz and /metrics"
 fetch "$HTTP/healthz"

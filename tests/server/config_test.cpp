@@ -52,6 +52,7 @@ TEST(config_defaults, tls_is_modern_with_a_localhost_certificate) {
   const config c;
   EXPECT_FALSE(c.tls.legacy);
   EXPECT_EQ(c.tls.session_cache_size, 2048u);
+  EXPECT_EQ(c.tls.max_handshakes, 256u);
   EXPECT_TRUE(c.tls.server_certificate.empty());  // provbox's own CA issues one
   EXPECT_TRUE(c.tls.server_key.empty());
   EXPECT_EQ(c.tls.server_names, std::vector<std::string>{"localhost"});
@@ -66,6 +67,7 @@ TEST(config_defaults, http_limits_log_and_shutdown) {
   EXPECT_EQ(c.http.header_limit, 8192u);
   EXPECT_EQ(c.http.header_count, 64u);
   EXPECT_EQ(c.http.max_connections, 2048u);
+  EXPECT_EQ(c.http.max_connections_per_address, 128u);
   EXPECT_EQ(c.log.format, "text");
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.shutdown_grace_s, 10u);
@@ -99,6 +101,7 @@ listen:
 tls:
   legacy: yes
   session_cache_size: 10000
+  max_handshakes: 32
   server_names: [prov.example.net, prov]
   server_addresses: [192.0.2.1, "2001:db8::1"]
   server_certificate: /etc/provbox/server.pem
@@ -110,6 +113,7 @@ http:
   header_limit: 16384
   header_count: 100
   max_connections: 500
+  max_connections_per_address: 16
 log:
   format: json
   level: debug
@@ -141,6 +145,7 @@ TEST_F(full_config, listeners) {
 TEST_F(full_config, tls) {
   EXPECT_TRUE(c.tls.legacy);
   EXPECT_EQ(c.tls.session_cache_size, 10000u);
+  EXPECT_EQ(c.tls.max_handshakes, 32u);
   EXPECT_EQ(c.tls.server_names, (std::vector<std::string>{"prov.example.net", "prov"}));
   EXPECT_EQ(c.tls.server_addresses, (std::vector<std::string>{"192.0.2.1", "2001:db8::1"}));
   EXPECT_EQ(c.tls.server_certificate, "/etc/provbox/server.pem");
@@ -154,6 +159,7 @@ TEST_F(full_config, http) {
   EXPECT_EQ(c.http.header_limit, 16384u);
   EXPECT_EQ(c.http.header_count, 100u);
   EXPECT_EQ(c.http.max_connections, 500u);
+  EXPECT_EQ(c.http.max_connections_per_address, 16u);
 }
 
 TEST_F(full_config, log_shutdown_and_events) {
