@@ -143,8 +143,10 @@ std::string describe_client(const message& m) {
 // What the receive loop, the committer and the reclaim timer share. Owned
 // jointly: whichever coroutine ends last frees it.
 struct shared_state {
-    explicit shared_state(const net::any_io_executor& executor)
-        : wake(executor), pause(executor), reclaim_timer(executor) {}
+    shared_state(const net::any_io_executor& executor, server_stats& s)
+        : wake(executor), pause(executor), reclaim_timer(executor), stats(s) {
+        ++stats.running;
+    }
     net::steady_timer wake;           // the committer sleeps on it; cancel() wakes it
     net::steady_timer pause;          // spaces commits commit_interval apart
     net::steady_timer reclaim_timer;
@@ -152,7 +154,11 @@ struct shared_state {
     std::vector<outgoing> waiting;    // ACKs whose lease changes are not on disk yet
     bool committing = false;          // the writer holds the lease table's connection
     bool stopping = false;
-    ~shared_state() { writer.join(); }
+    server_stats& stats;
+    ~shared_state() {
+        writer.join();
+        --stats.running;
+    }
 };
 
 // Group commit: whatever lease changes and ACKs piled up while the last
@@ -312,7 +318,7 @@ net::awaitable<void> run_server(udp::socket& socket, durable_leases& leases, sto
     std::uint64_t seen_revision = ~std::uint64_t{0};
     auto next_check = std::chrono::steady_clock::time_point{};
 
-    auto state = std::make_shared<shared_state>(socket.get_executor());
+    auto state = std::make_shared<shared_state>(socket.get_executor(), stats);
     auto log_error = [](const char* what) {
         return [what](std::exception_ptr e) {
             if (!e) return;

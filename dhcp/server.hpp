@@ -54,6 +54,10 @@ struct server_stats {
     std::uint64_t commits = 0;           // transactions (batches with lease changes)
     std::uint64_t commit_failures = 0;   // their replies were not sent
     std::uint64_t batches = 0;
+    // The server's coroutines (receive loop, committer, reclaim timer) still
+    // running, with the lease writer's thread: a stop waits for 0, so lease
+    // changes taken in are on disk and the writer has joined.
+    std::uint64_t running = 0;
 };
 
 // Opens the server socket: SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE

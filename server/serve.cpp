@@ -25,6 +25,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "certs/authority.hpp"
@@ -389,245 +390,308 @@ void apply_reload(const config& old_config, const config& fresh, http::server_st
   service.set_json_log(fresh.log.format == "json");
 }
 
+// The daemon: everything `serve` runs, owned by one object. Members are
+// destroyed in the reverse order of their declaration, and that order is the
+// point: first the I/O objects (acceptors, sockets, timers), while the
+// io_context's services still exist; then the io_context, whose destructor
+// destroys the handlers still suspended in it (a session or a transfer cut off
+// when the grace period ended) and so runs their destructors, which touch the
+// connection pools, the counters, the service; and only then that state.
+class daemon {
+public:
+  daemon(const config& initial, std::function<config()> reload);
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+  // Serves until SIGINT or SIGTERM and the grace period; 0 then.
+  int run();
+
+private:
+  void open_state();
+  void start();
+  void schedule_event_flush();
+  void write_events_and_log();
+  void wait_for_hangup();
+  void pet_watchdog();
+  void keep_house(std::chrono::milliseconds after);
+  void stop(int signal);
+  bool busy() const;
+  std::string metrics() const;
+  void say_hello() const;
+
+  // ---- state the handlers reference: destroyed last ----
+  config config_;
+  std::function<config()> reload_;
+  std::unique_ptr<store::inventory> inventory_;
+  std::unique_ptr<provisioning::service> service_;
+  tftp::server_stats tftp_stats_;
+  tftp::server_options tftp_options_;
+  std::unique_ptr<dhcp::durable_leases> dhcp_leases_;
+  dhcp::server_options dhcp_options_;
+  dhcp::server_stats dhcp_stats_;
+  std::unique_ptr<net::ssl::context> tls_;
+  std::unique_ptr<http::server_state> http_;
+  bool event_flush_armed_ = false;
+  std::chrono::steady_clock::time_point last_event_flush_{};
+
+  // ---- the loop. One thread runs it; only the DHCP lease writer (its own
+  // thread) posts completions to it, which needs the scheduler's lock but
+  // never touches a socket: so sockets go without their per-descriptor
+  // locks. ----
+  net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+
+  // ---- I/O objects on the loop: destroyed first ----
+  std::unique_ptr<tcp::acceptor> http_acceptor_;
+  std::unique_ptr<tcp::acceptor> https_acceptor_;
+  std::unique_ptr<tcp::acceptor> admin_acceptor_;
+  std::unique_ptr<net::ip::udp::socket> tftp_socket_;
+  std::optional<net::ip::udp::socket> dhcp_socket_;
+  net::steady_timer event_flush_timer_{io_};
+  net::steady_timer watchdog_{io_};
+  net::steady_timer housekeeping_{io_};
+  net::steady_timer grace_{io_};
+  net::signal_set stop_signals_{io_, SIGINT, SIGTERM};
+  net::signal_set hangup_{io_, SIGHUP};
+};
+
+daemon::daemon(const config& initial, std::function<config()> reload)
+    : config_(initial), reload_(std::move(reload)) {
+  auto& c = config_;
+  std::filesystem::create_directories(c.data_dir);
+  // The data folder holds the CA's key and the database: its owner's only
+  // (an older provbox left it 0755).
+  {
+    namespace fs = std::filesystem;
+    const auto perms = fs::status(c.data_dir).permissions();
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+      std::error_code ec;
+      fs::permissions(c.data_dir, fs::perms::group_all | fs::perms::others_all, fs::perm_options::remove, ec);
+      if (!ec) spdlog::info("data folder {} made private (mode 0700)", c.data_dir);
+    }
+  }
+  // Bind first: the privileged ports (67, 69, 80, 443) need root, and
+  // nothing else does.
+  http_acceptor_ = open_acceptor(io_, c.listen.http, "http");
+  https_acceptor_ = open_acceptor(io_, c.listen.https, "https");
+  admin_acceptor_ = open_acceptor(io_, c.listen.admin, "admin");
+  tftp_socket_ = open_udp(io_, c.listen.tftp, "tftp");
+  if (c.dhcp.enabled) dhcp_socket_.emplace(dhcp::open_server_socket(io_.get_executor(), c.dhcp.interface));
+
+  if (::geteuid() == 0) {
+    if (!c.user.empty()) {
+      spdlog::info("{}", drop_privileges(c.user, c.data_dir));
+    } else if (!started_by_systemd()) {
+      if (::getpwnam("provbox")) spdlog::info("{}", drop_privileges("provbox", c.data_dir));
+      else spdlog::warn("running as root: create a 'provbox' user or set 'user' in the configuration");
+    }
+  }
+  open_state();
+}
+
+// What the listeners serve, opened as the user the daemon runs as.
+void daemon::open_state() {
+  const auto& c = config_;
+  inventory_ = std::make_unique<store::inventory>(c.database_path());
+  provisioning::service_options options;
+  options.data_dir = c.data_dir;
+  options.events_per_device = c.events_per_device;
+  options.json_log = c.log.format == "json";
+  options.events_max_rows = c.events_max_rows;
+  options.events_max_age = std::chrono::hours(24) * c.events_max_days;
+  service_ = std::make_unique<provisioning::service>(*inventory_, options);
+  service_->set_event_flush_scheduler([this] { schedule_event_flush(); });
+  apply_tftp_limits(c, tftp_options_);
+  if (dhcp_socket_) {
+    dhcp_options_ = make_dhcp_options(c, *inventory_);
+    dhcp_leases_ = std::make_unique<dhcp::durable_leases>(c.database_path());
+  }
+  // TLS: the device CA signs the server's certificate and is the only
+  // anchor client certificates may chain to.
+  if (https_acceptor_) tls_ = make_tls_context(c, *inventory_, *service_);
+  http_ = std::make_unique<http::server_state>(*service_);
+  apply_http_limits(c, *http_);
+  http_->metrics_text = [this] { return metrics(); };
+}
+
+// Device events (and access log lines) are written in batches, at most one
+// transaction per event_flush_delay: a commit per request cost as much as
+// the rest of the request. An event after a quiet spell is written at once,
+// so a lone request is in `device show` as soon as it was answered. The stop
+// writes what is left.
+void daemon::schedule_event_flush() {
+  if (event_flush_armed_) return;
+  if (std::chrono::steady_clock::now() - last_event_flush_ >= event_flush_delay) {
+    write_events_and_log();
+    return;
+  }
+  event_flush_armed_ = true;
+  event_flush_timer_.expires_at(last_event_flush_ + event_flush_delay);
+  event_flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    event_flush_armed_ = false;
+    if (!ec) write_events_and_log();
+  });
+}
+
+void daemon::write_events_and_log() {
+  last_event_flush_ = std::chrono::steady_clock::now();
+  service_->flush_events();
+  spdlog::default_logger()->flush();
+}
+
+std::string daemon::metrics() const {
+  std::ostringstream dhcp_part;
+  if (dhcp_leases_) dhcp_metrics(dhcp_part, dhcp_stats_, dhcp_leases_->size());
+  std::ostringstream events_part;
+  event_metrics(events_part, service_->event_stats());
+  service_fault_metrics(events_part, *service_);
+  if (tls_)
+    events_part << "# HELP provbox_tls_cached_sessions Sessions held for TLS 1.2 session-ID resumption.\n"
+                   "# TYPE provbox_tls_cached_sessions gauge\n"
+                   "provbox_tls_cached_sessions "
+                << certs::cached_sessions(tls_->native_handle()) << '\n';
+  return metrics_text(service_->metrics(), *http_, tftp_stats_, inventory_->revision()) + events_part.str() +
+         dhcp_part.str();
+}
+
+void daemon::start() {
+  const auto log_end = [](const char* what) { return [what](std::exception_ptr e) { log_session_error(what, e); }; };
+  if (http_acceptor_) net::co_spawn(io_, http::run_device_listener(*http_acceptor_, *http_, nullptr), log_end("http listener"));
+  if (https_acceptor_)
+    net::co_spawn(io_, http::run_device_listener(*https_acceptor_, *http_, tls_.get()), log_end("https listener"));
+  if (admin_acceptor_) net::co_spawn(io_, http::run_admin_listener(*admin_acceptor_, *http_), log_end("admin listener"));
+  if (http_acceptor_ || https_acceptor_ || admin_acceptor_)
+    net::co_spawn(io_, http::run_connection_upkeep(*http_), log_end("connection upkeep"));
+  if (tftp_socket_)
+    net::co_spawn(io_, tftp::run_server(*tftp_socket_, *service_, tftp_options_, tftp_stats_), log_end("tftp server"));
+  if (dhcp_socket_)
+    net::co_spawn(io_, dhcp::run_server(*dhcp_socket_, *dhcp_leases_, inventory_.get(), dhcp_options_, dhcp_stats_),
+                  log_end("dhcp server"));
+
+  stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (!ec) stop(signal);
+  });
+  wait_for_hangup();
+  pet_watchdog();
+  keep_house(std::chrono::milliseconds(1000));
+}
+
+// SIGHUP: re-read the configuration; a broken one is reported and the
+// running one stays.
+void daemon::wait_for_hangup() {
+  hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    notify_systemd("RELOADING=1");
+    try {
+      config fresh = reload_ ? reload_() : config_;
+      apply_reload(config_, fresh, *http_, tftp_options_, *service_);
+      config_ = std::move(fresh);
+      spdlog::info("configuration reloaded");
+    } catch (const std::exception& e) {
+      spdlog::error("reload refused, the running configuration stays: {}", e.what());
+    }
+    notify_systemd("READY=1");
+    wait_for_hangup();
+  });
+}
+
+// The systemd watchdog, when the unit asks for one.
+void daemon::pet_watchdog() {
+  const auto interval = watchdog_interval_ms();
+  if (!interval) return;
+  notify_systemd("WATCHDOG=1");
+  watchdog_.expires_after(std::chrono::milliseconds(*interval));
+  watchdog_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) pet_watchdog();
+  });
+}
+
+// Housekeeping: the record budget's summaries and the event table's bounds
+// (service::maintain), once a second, sooner while a trim has more to do.
+void daemon::keep_house(std::chrono::milliseconds after) {
+  housekeeping_.expires_after(after);
+  housekeeping_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    const bool more = service_->maintain(std::chrono::steady_clock::now());
+    keep_house(more ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
+  });
+}
+
+// Work the stop waits for: open connections, TFTP transfers, and the DHCP
+// server until its last lease change is on disk.
+bool daemon::busy() const {
+  return http_->sessions() > 0 || tftp_stats_.active > 0 || dhcp_stats_.running > 0;
+}
+
+// SIGINT/SIGTERM: stop accepting, let work in flight finish within the
+// grace period, then stop the loop (run() returns; what is still suspended
+// is destroyed with the daemon, in the order its members are declared).
+void daemon::stop(int signal) {
+  notify_systemd("STOPPING=1");
+  spdlog::info("signal {}: stopping (grace {} s)", signal, config_.shutdown_grace_s);
+  boost::system::error_code ignored;
+  for (auto* acceptor : {http_acceptor_.get(), https_acceptor_.get(), admin_acceptor_.get()})
+    if (acceptor) acceptor->close(ignored);
+  if (tftp_socket_) tftp_socket_->close(ignored);
+  if (dhcp_socket_) dhcp_socket_->close(ignored);
+  hangup_.cancel();
+  watchdog_.cancel();
+  http_->begin_stop();
+  net::co_spawn(
+      io_,
+      [this]() -> net::awaitable<void> {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config_.shutdown_grace_s);
+        while (busy() && std::chrono::steady_clock::now() < deadline) {
+          grace_.expires_after(std::chrono::milliseconds(50));
+          co_await grace_.async_wait(net::as_tuple(net::use_awaitable));
+        }
+        if (busy())
+          spdlog::warn("{} connection(s), {} TFTP transfer(s) and {} DHCP task(s) still open after the grace "
+                       "period; closing",
+                       http_->sessions(), tftp_stats_.active, dhcp_stats_.running);
+        io_.stop();
+      },
+      net::detached);
+}
+
+void daemon::say_hello() const {
+  const auto& c = config_;
+  const auto devices = inventory_->list_devices();
+  spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}, dhcp {}", devices.size(),
+               c.database_path(), c.listen.http.to_string(), c.listen.https.to_string(), c.listen.tftp.to_string(),
+               c.listen.admin.to_string(), c.dhcp.enabled ? c.dhcp.interface : std::string("off"));
+  if (!c.listen.http.enabled) return;
+  // A first start: say how to fetch something, from a device whose file is
+  // readable as it comes (not encrypted).
+  for (const auto& device : devices) {
+    const auto model = inventory_->find_model(device.model);
+    if (!device.enabled || !device.encryption_key.empty() || !model || model->patterns.empty()) continue;
+    const auto file = provisioning::example_file_name(model->patterns.front(), device.mac, model->name);
+    spdlog::info("try: curl http://{}/{}   (device {}; provbox device list shows all)", c.listen.http.to_string(),
+                 file, device.mac.colon_lower());
+    break;
+  }
+}
+
+int daemon::run() {
+  start();
+  say_hello();
+  notify_systemd("READY=1");
+  spdlog::default_logger()->flush();
+  io_.run();
+  service_->set_event_flush_scheduler(nullptr);
+  service_->flush_events();
+  spdlog::info("stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
 }  // namespace
 
 int serve(const config& initial, const std::function<config()>& reload) {
-  config c = initial;
-  set_up_logging(c);
+  set_up_logging(initial);
   raise_open_files_limit();
   try {
-    std::filesystem::create_directories(c.data_dir);
-    // The data folder holds the CA's key and the database: its owner's only
-    // (an older provbox left it 0755).
-    {
-      namespace fs = std::filesystem;
-      const auto perms = fs::status(c.data_dir).permissions();
-      if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
-        std::error_code ec;
-        fs::permissions(c.data_dir, fs::perms::group_all | fs::perms::others_all, fs::perm_options::remove, ec);
-        if (!ec) spdlog::info("data folder {} made private (mode 0700)", c.data_dir);
-      }
-    }
-    // One thread runs the io_context; only the DHCP lease writer (its own
-    // thread pool) posts completions to it, which needs the scheduler's
-    // lock but never touches a socket: so sockets go without their
-    // per-descriptor locks.
-    net::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
-
-    // Bind first: the privileged ports (67, 69, 80, 443) need root, and
-    // nothing else does.
-    auto http_acceptor = open_acceptor(io, c.listen.http, "http");
-    auto https_acceptor = open_acceptor(io, c.listen.https, "https");
-    auto admin_acceptor = open_acceptor(io, c.listen.admin, "admin");
-    auto tftp_socket = open_udp(io, c.listen.tftp, "tftp");
-    std::optional<net::ip::udp::socket> dhcp_socket;
-    if (c.dhcp.enabled) dhcp_socket.emplace(dhcp::open_server_socket(io.get_executor(), c.dhcp.interface));
-
-    if (::geteuid() == 0) {
-      if (!c.user.empty()) {
-        spdlog::info("{}", drop_privileges(c.user, c.data_dir));
-      } else if (!started_by_systemd()) {
-        if (::getpwnam("provbox")) spdlog::info("{}", drop_privileges("provbox", c.data_dir));
-        else spdlog::warn("running as root: create a 'provbox' user or set 'user' in the configuration");
-      }
-    }
-
-    store::inventory inventory(c.database_path());
-    provisioning::service_options service_options;
-    service_options.data_dir = c.data_dir;
-    service_options.events_per_device = c.events_per_device;
-    service_options.json_log = c.log.format == "json";
-    service_options.events_max_rows = c.events_max_rows;
-    service_options.events_max_age = std::chrono::hours(24) * c.events_max_days;
-    provisioning::service service(inventory, service_options);
-    // Device events (and access log lines) are written in batches, at most
-    // one transaction per event_flush_delay: a commit per request cost as
-    // much as the rest of the request. An event after a quiet spell is
-    // written at once, so a lone request is in `device show` as soon as it
-    // was answered. Shutdown writes what is left.
-    net::steady_timer event_flush_timer(io);
-    bool event_flush_armed = false;
-    auto last_event_flush = std::chrono::steady_clock::time_point{};
-    auto write_events_and_log = [&] {
-      last_event_flush = std::chrono::steady_clock::now();
-      service.flush_events();
-      spdlog::default_logger()->flush();
-    };
-    service.set_event_flush_scheduler([&] {
-      if (event_flush_armed) return;
-      if (std::chrono::steady_clock::now() - last_event_flush >= event_flush_delay) {
-        write_events_and_log();
-        return;
-      }
-      event_flush_armed = true;
-      event_flush_timer.expires_at(last_event_flush + event_flush_delay);
-      event_flush_timer.async_wait([&](const boost::system::error_code& ec) {
-        event_flush_armed = false;
-        if (!ec) write_events_and_log();
-      });
-    });
-    tftp::server_stats tftp_stats;
-    tftp::server_options tftp_options;
-    apply_tftp_limits(c, tftp_options);
-    std::unique_ptr<dhcp::durable_leases> dhcp_leases;
-    dhcp::server_options dhcp_options;
-    dhcp::server_stats dhcp_stats;
-    if (dhcp_socket) {
-      dhcp_options = make_dhcp_options(c, inventory);
-      dhcp_leases = std::make_unique<dhcp::durable_leases>(c.database_path());
-    }
-
-    // TLS: the device CA signs the server's certificate and is the only
-    // anchor client certificates may chain to.
-    std::unique_ptr<net::ssl::context> tls;
-    if (https_acceptor) tls = make_tls_context(c, inventory, service);
-
-    http::server_state state(service);
-    apply_http_limits(c, state);
-    state.metrics_text = [&] {
-      std::ostringstream dhcp_part;
-      if (dhcp_leases) dhcp_metrics(dhcp_part, dhcp_stats, dhcp_leases->size());
-      std::ostringstream events_part;
-      event_metrics(events_part, service.event_stats());
-      service_fault_metrics(events_part, service);
-      if (tls)
-        events_part << "# HELP provbox_tls_cached_sessions Sessions held for TLS 1.2 session-ID resumption.\n"
-                       "# TYPE provbox_tls_cached_sessions gauge\n"
-                       "provbox_tls_cached_sessions "
-                    << certs::cached_sessions(tls->native_handle()) << '\n';
-      return metrics_text(service.metrics(), state, tftp_stats, inventory.revision()) + events_part.str() +
-             dhcp_part.str();
-    };
-
-    if (http_acceptor)
-      net::co_spawn(io, http::run_device_listener(*http_acceptor, state, nullptr),
-                    [](std::exception_ptr e) { log_session_error("http listener", e); });
-    if (https_acceptor)
-      net::co_spawn(io, http::run_device_listener(*https_acceptor, state, tls.get()),
-                    [](std::exception_ptr e) { log_session_error("https listener", e); });
-    if (admin_acceptor)
-      net::co_spawn(io, http::run_admin_listener(*admin_acceptor, state),
-                    [](std::exception_ptr e) { log_session_error("admin listener", e); });
-    if (http_acceptor || https_acceptor || admin_acceptor)
-      net::co_spawn(io, http::run_connection_upkeep(state),
-                    [](std::exception_ptr e) { log_session_error("connection upkeep", e); });
-    if (tftp_socket)
-      net::co_spawn(io, tftp::run_server(*tftp_socket, service, tftp_options, tftp_stats),
-                    [](std::exception_ptr e) { log_session_error("tftp server", e); });
-    if (dhcp_socket)
-      net::co_spawn(io, dhcp::run_server(*dhcp_socket, *dhcp_leases, &inventory, dhcp_options, dhcp_stats),
-                    [](std::exception_ptr e) { log_session_error("dhcp server", e); });
-
-    // SIGINT/SIGTERM: stop accepting, let transfers in flight finish within
-    // the grace period, then stop.
-    net::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      notify_systemd("STOPPING=1");
-      spdlog::info("signal {}: stopping (grace {} s)", signal, c.shutdown_grace_s);
-      for (auto* acceptor : {http_acceptor.get(), https_acceptor.get(), admin_acceptor.get()}) {
-        boost::system::error_code ignored;
-        if (acceptor) acceptor->close(ignored);
-      }
-      if (tftp_socket) {
-        boost::system::error_code ignored;
-        tftp_socket->close(ignored);
-      }
-      if (dhcp_socket) {
-        boost::system::error_code ignored;
-        dhcp_socket->close(ignored);
-      }
-      state.begin_stop();
-      net::co_spawn(
-          io,
-          [&]() -> net::awaitable<void> {
-            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
-            net::steady_timer tick(io);
-            auto busy = [&] { return state.sessions() > 0 || tftp_stats.active > 0; };
-            while (busy() && std::chrono::steady_clock::now() < deadline) {
-              tick.expires_after(std::chrono::milliseconds(50));
-              co_await tick.async_wait(net::as_tuple(net::use_awaitable));
-            }
-            if (busy())
-              spdlog::warn("{} connection(s) and {} TFTP transfer(s) still open after the grace period; closing",
-                           state.sessions(), tftp_stats.active);
-            io.stop();
-          },
-          net::detached);
-    });
-
-    // SIGHUP: re-read the configuration; a broken one is reported and the
-    // running one stays.
-    net::signal_set hangup(io, SIGHUP);
-    std::function<void()> wait_for_hangup = [&] {
-      hangup.async_wait([&](const boost::system::error_code& ec, int) {
-        if (ec) return;
-        notify_systemd("RELOADING=1");
-        try {
-          config fresh = reload ? reload() : c;
-          apply_reload(c, fresh, state, tftp_options, service);
-          c = std::move(fresh);
-          spdlog::info("configuration reloaded");
-        } catch (const std::exception& e) {
-          spdlog::error("reload refused, the running configuration stays: {}", e.what());
-        }
-        notify_systemd("READY=1");
-        wait_for_hangup();
-      });
-    };
-    wait_for_hangup();
-
-    // The systemd watchdog, when the unit asks for one.
-    net::steady_timer watchdog(io);
-    std::function<void()> pet_watchdog = [&] {
-      const auto interval = watchdog_interval_ms();
-      if (!interval) return;
-      notify_systemd("WATCHDOG=1");
-      watchdog.expires_after(std::chrono::milliseconds(*interval));
-      watchdog.async_wait([&](const boost::system::error_code& ec) {
-        if (!ec) pet_watchdog();
-      });
-    };
-    pet_watchdog();
-
-    // Housekeeping: the record budget's summaries and the event table's
-    // bounds (service::maintain), once a second, sooner while a trim has
-    // more to do.
-    net::steady_timer housekeeping(io);
-    std::function<void(std::chrono::milliseconds)> keep_house = [&](std::chrono::milliseconds after) {
-      housekeeping.expires_after(after);
-      housekeeping.async_wait([&](const boost::system::error_code& ec) {
-        if (ec) return;
-        const bool more = service.maintain(std::chrono::steady_clock::now());
-        keep_house(more ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
-      });
-    };
-    keep_house(std::chrono::milliseconds(1000));
-
-    spdlog::info("provbox serving {} devices from {}: http {}, https {}, tftp {}, admin {}, dhcp {}",
-                 inventory.list_devices().size(), c.database_path(), c.listen.http.to_string(),
-                 c.listen.https.to_string(), c.listen.tftp.to_string(), c.listen.admin.to_string(),
-                 c.dhcp.enabled ? c.dhcp.interface : std::string("off"));
-    // A first start: say how to fetch something.
-    if (c.listen.http.enabled) {
-      // A device whose file is readable as it comes (not encrypted).
-      for (const auto& device : inventory.list_devices()) {
-        const auto model = inventory.find_model(device.model);
-        if (!device.enabled || !device.encryption_key.empty() || !model || model->patterns.empty()) continue;
-        const auto file = provisioning::example_file_name(model->patterns.front(), device.mac, model->name);
-        spdlog::info("try: curl http://{}/{}   (device {}; provbox device list shows all)",
-                     c.listen.http.to_string(), file, device.mac.colon_lower());
-        break;
-      }
-    }
-    notify_systemd("READY=1");
-    spdlog::default_logger()->flush();
-    io.run();
-    service.set_event_flush_scheduler(nullptr);
-    service.flush_events();
-    spdlog::info("stopped");
-    spdlog::default_logger()->flush();
-    return 0;
+    daemon d(initial, reload);
+    return d.run();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     std::cerr << "provbox serve: " << e.what() << '\n';

@@ -101,15 +101,28 @@ void service::refresh_if_changed() {
   cache_.clear();
 }
 
-bool service::certificate_acceptable(std::string_view serial) {
-  refresh_if_changed();
-  return snapshot_->is_acceptable_certificate(serial);
+bool service::refresh_or_keep() {
+  try {
+    refresh_if_changed();
+  } catch (const std::exception& e) {
+    // Called from a TLS handshake and a timer, where an exception has no
+    // one to go to: the last snapshot answers (revocations up to the last
+    // good read count), or, before any, nothing is acceptable.
+    ++metrics_.internal_errors;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_error_line_) {
+      spdlog::error("reading the inventory failed, answering from the last snapshot: {}", e.what());
+      next_error_line_ = now + std::chrono::seconds(1);
+    }
+  }
+  return snapshot_.has_value();
 }
 
-std::uint64_t service::snapshot_revision() {
-  refresh_if_changed();
-  return snapshot_->revision();
+bool service::certificate_acceptable(std::string_view serial) {
+  return refresh_or_keep() && snapshot_->is_acceptable_certificate(serial);
 }
+
+std::uint64_t service::snapshot_revision() { return refresh_or_keep() ? snapshot_->revision() : 0; }
 
 void service::flush_events() {
   if (event_buffer_.flush()) {

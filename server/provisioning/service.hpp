@@ -105,6 +105,7 @@ public:
 
   // The HTTPS handshake's question, answered from the in-memory snapshot: a
   // recorded device certificate, not revoked (as of the inventory now).
+  // Never throws: when the store cannot be read, the last snapshot answers.
   bool certificate_acceptable(std::string_view serial);
   // The inventory revision those answers come from, after looking for a
   // change as a request does (cheap when there is none). The HTTPS listener
@@ -140,6 +141,9 @@ private:
 
   answer resolve_unguarded(const request& r);
   void refresh_if_changed();
+  // refresh_if_changed for callers that cannot take an exception: a failure
+  // is logged and the last snapshot stays. False when there is none.
+  bool refresh_or_keep();
   // Refuses, with a logged error, a rendered version below one this process
   // served the device, after raising the version floor so that the next
   // render is above it again.

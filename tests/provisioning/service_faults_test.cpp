@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "store/certificates.hpp"
 #include "store/events.hpp"
 #include "tests/provisioning/service_fixture.hpp"
 
@@ -114,6 +115,27 @@ TEST_F(service_test, a_failing_store_is_a_500_answer_and_the_next_request_recove
     cli.exec("UPDATE meta SET value = value + 1 WHERE key = 'revision'");
   }
   EXPECT_EQ(service_->resolve(http_get(file_of(phone))).status, 200);
+}
+
+TEST_F(service_test, a_failing_store_leaves_certificate_answers_to_the_last_snapshot) {
+  // The handshake's question has no one to throw to: it must answer.
+  store::certificates(inventory_->db()).record({"8A01", phone.colon_lower(), store::certificate_kind::device, "a", "b"});
+  ASSERT_TRUE(service_->certificate_acceptable("8A01"));
+  {
+    store::database cli(db_path());
+    cli.exec("ALTER TABLE certificates RENAME TO certificates_away");
+    cli.exec("UPDATE meta SET value = value + 1 WHERE key = 'revision'");
+  }
+  EXPECT_TRUE(service_->certificate_acceptable("8A01")) << "the last snapshot answers";
+  EXPECT_FALSE(service_->certificate_acceptable("8A02"));
+  EXPECT_GE(service_->metrics().internal_errors, 1u);
+  {
+    store::database cli(db_path());
+    cli.exec("ALTER TABLE certificates_away RENAME TO certificates");
+    cli.exec("UPDATE certificates SET revoked_at = '2026-12-03T00:00:00Z' WHERE serial = '8A01'");
+    cli.exec("UPDATE meta SET value = value + 1 WHERE key = 'revision'");
+  }
+  EXPECT_FALSE(service_->certificate_acceptable("8A01")) << "and the next good read counts";
 }
 
 TEST_F(service_test, requests_from_many_addresses_keep_one_cached_file_per_device) {
