@@ -2,40 +2,19 @@
 // while the daemon serves, a database that went back, a store that fails,
 // requesters that would fill the disk or the cache.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <fstream>
-#include <set>
-#include <sstream>
+#include <cstdio>
 
 #include "store/certificates.hpp"
 #include "store/events.hpp"
 #include "tests/provisioning/service_fixture.hpp"
+#include "tests/support/process_locks.hpp"
 
 namespace provbox::provisioning {
 namespace {
 
 using namespace provbox::provisioning::service_testing;
-
-// Whether /proc/locks lists a lock this process holds on `path`'s inode.
-bool this_process_locks(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return false;
-  std::ifstream locks("/proc/locks");
-  std::string line;
-  while (std::getline(locks, line)) {
-    std::istringstream fields(line);
-    std::string number, kind, mode, access, pid, device_inode;
-    fields >> number >> kind;
-    if (kind == "->") fields >> kind;
-    fields >> mode >> access >> pid >> device_inode;
-    if (pid == std::to_string(::getpid()) &&
-        device_inode.substr(device_inode.rfind(':') + 1) == std::to_string(st.st_ino))
-      return true;
-  }
-  return false;
-}
+using provbox::test_support::this_process_locks;
 
 std::string random_mac_file(int i) {
   char name[32];

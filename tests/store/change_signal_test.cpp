@@ -9,34 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "store/database.hpp"
+#include "tests/support/process_locks.hpp"
 #include "tests/support/temp_folder.hpp"
 
 namespace provbox::store {
 namespace {
 
-// Whether /proc/locks lists a lock held by this process on `path`'s inode.
-bool this_process_locks(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return false;
-  std::ifstream locks("/proc/locks");
-  std::string line;
-  while (std::getline(locks, line)) {
-    // "1: POSIX  ADVISORY  READ 3250 fe:00:10952758 128 128"
-    std::istringstream fields(line);
-    std::string number, kind, mode, access, pid, device_inode;
-    fields >> number >> kind;
-    if (kind == "->") fields >> kind;  // a blocked waiter
-    fields >> mode >> access >> pid >> device_inode;
-    const auto inode = device_inode.substr(device_inode.rfind(':') + 1);
-    if (pid == std::to_string(::getpid()) && inode == std::to_string(st.st_ino)) return true;
-  }
-  return false;
-}
+using test_support::this_process_locks;
 
 class ChangeSignalTest : public ::testing::Test {
 protected:
