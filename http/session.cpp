@@ -331,25 +331,10 @@ void count_handshake_failure(server_state& state, const std::string& peer, const
   // Closed by the stop: not the client's failure.
   if (state.stopping) return;
   ++state.tls_handshake_failures[reason];
-  // A failure about a certificate or a protocol version is a device's
-  // problem to diagnose: a line each. Nothing sent, not TLS, no slot in
-  // time is what a flood looks like: a line per 10 s, with the count.
-  if (reason != "timeout" && reason != "other" && reason != "busy") {
-    spdlog::info("https: handshake with {} failed ({}): {}", peer, reason, detail);
-    return;
-  }
-  static std::chrono::steady_clock::time_point next_line{};
-  static std::uint64_t held_back = 0;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_line) {
-    ++held_back;
-    return;
-  }
-  next_line = now + std::chrono::seconds(10);
-  spdlog::info("https: handshake with {} failed ({}): {}{}", peer, reason, detail,
-               held_back ? fmt::format(" (and {} more without a certificate problem since the last line)", held_back)
-                         : std::string());
-  held_back = 0;
+  // A line each, within the address's line budget: a certificate problem is
+  // a device's to diagnose, and a client looping bad handshakes (or none at
+  // all) must not flood the log.
+  state.service.log_refused_handshake(peer, reason, detail);
 }
 
 // Holds one of the handshake gate's slots, from entering (or being handed

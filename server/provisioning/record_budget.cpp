@@ -13,17 +13,24 @@ std::string record_budget::tracked(const std::string& address) {
   return "*";
 }
 
-record_budget::decision record_budget::admit(const store::event& e, bool known, time_point now) {
+bool record_budget::count_line(const std::string& requester, time_point now) {
   if (!started_) {
     window_start_ = now;
     started_ = true;
   }
+  if (++lines_[requester] <= limits_.lines_per_requester) return true;
+  ++suppressed_[requester];
+  return false;
+}
+
+bool record_budget::admit_line(const std::string& address, time_point now) {
+  return count_line(tracked(address), now);
+}
+
+record_budget::decision record_budget::admit(const store::event& e, bool known, time_point now) {
   decision d;
   const std::string requester = known ? e.mac : tracked(e.peer);
-  if (++lines_[requester] > limits_.lines_per_requester) {
-    d.log_line = false;
-    ++suppressed_[requester];
-  }
+  d.log_line = count_line(requester, now);
   if (known) return d;
 
   auto& own = own_events_[requester];
@@ -61,8 +68,8 @@ record_budget::window_end record_budget::roll(time_point now) {
     out.events.push_back(std::move(summary));
   }
   for (const auto& [requester, count] : suppressed_)
-    out.log_lines.push_back("access log: " + std::to_string(count) + " more requests " +
-                            (requester == "*" ? std::string("from other addresses") : "of " + requester) +
+    out.log_lines.push_back(std::to_string(count) + " more lines " +
+                            (requester == "*" ? std::string("of other addresses") : "of " + requester) +
                             " in the last " + seconds + " s not logged one by one (more than " +
                             std::to_string(limits_.lines_per_requester) + ")");
   lines_.clear();

@@ -5,9 +5,9 @@
 // got rows of its own and every request a line.
 //
 // Per window (a minute by default):
-// - access-log lines: at most `lines_per_requester` per device (or, for a
-//   request no device owns, per address); the rest are counted and said in
-//   one line when the window ends;
+// - log lines: at most `lines_per_requester` per device (or, for a request
+//   no device owns and for a refused TLS handshake, per address); the rest
+//   are counted and said in one line when the window ends;
 // - device events of requests no device owns (unknown MACs, names no model
 //   knows): at most `unknown_events_per_address` rows of their own per
 //   address and `unknown_events_total` in all; the rest are folded into one
@@ -54,6 +54,9 @@ public:
   // `known`: the request was answered for a device of the inventory (then
   // e.mac names it); otherwise its address is what is counted.
   decision admit(const store::event& e, bool known, time_point now);
+  // A log line about a client that is not a request (a refused TLS
+  // handshake): counted with that address's lines. False: hold it back.
+  bool admit_line(const std::string& address, time_point now);
 
   struct window_end {
     std::vector<store::event> events;     // the folded events, one per address, transport and status
@@ -68,6 +71,7 @@ private:
   // The address itself while fewer than tracked_addresses are counted in
   // this window, else "*".
   std::string tracked(const std::string& address);
+  bool count_line(const std::string& requester, time_point now);
 
   record_limits limits_;
   time_point window_start_{};

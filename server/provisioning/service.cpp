@@ -385,6 +385,13 @@ void service::record(const request& r, const answer& a, int final_status, std::u
   }
 }
 
+void service::log_refused_handshake(const std::string& peer, std::string_view reason, std::string_view detail) {
+  if (budget_.admit_line(peer, std::chrono::steady_clock::now()))
+    spdlog::info("https: handshake with {} failed ({}): {}", peer, reason, detail);
+  else
+    ++metrics_.log_lines_held_back;
+}
+
 bool service::maintain(std::chrono::steady_clock::time_point now) {
   auto ended = budget_.roll(now);
   for (const auto& line : ended.log_lines) spdlog::info(line);

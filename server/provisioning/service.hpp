@@ -113,6 +113,10 @@ public:
   // connections when it moves, so a revocation also closes idle ones.
   std::uint64_t snapshot_revision();
 
+  // A refused TLS handshake's log line, within the address's line budget
+  // (record_budget): a client looping bad handshakes cannot flood the log.
+  void log_refused_handshake(const std::string& peer, std::string_view reason, std::string_view detail);
+
   // Events are queued and written in batches when a scheduler is set: it is
   // called when the first event is queued and after a failed write, and
   // must call flush_events() soon (the daemon: a timer of a few ms). Without

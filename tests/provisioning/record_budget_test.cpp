@@ -44,7 +44,18 @@ TEST(record_budget, a_known_device_gets_every_event_and_its_lines_up_to_the_limi
   const auto ended = budget.roll(t0 + std::chrono::seconds(60));
   EXPECT_TRUE(ended.events.empty());
   ASSERT_EQ(ended.log_lines.size(), 1u);
-  EXPECT_NE(ended.log_lines[0].find("7 more requests of 00:21:f2:01:1b:19"), std::string::npos) << ended.log_lines[0];
+  EXPECT_NE(ended.log_lines[0].find("7 more lines of 00:21:f2:01:1b:19"), std::string::npos) << ended.log_lines[0];
+}
+
+TEST(record_budget, other_lines_of_an_address_count_with_its_requests) {
+  record_budget budget(small());
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(budget.admit(request_from("203.0.113.9"), false, t0).log_line);
+  EXPECT_TRUE(budget.admit_line("203.0.113.9", t0)) << "a refused handshake's line, the third of three";
+  EXPECT_FALSE(budget.admit_line("203.0.113.9", t0));
+  EXPECT_TRUE(budget.admit_line("203.0.113.10", t0)) << "another address has its own lines";
+  const auto ended = budget.roll(t0 + std::chrono::minutes(1));
+  ASSERT_EQ(ended.log_lines.size(), 1u);
+  EXPECT_NE(ended.log_lines[0].find("1 more lines of 203.0.113.9"), std::string::npos) << ended.log_lines[0];
 }
 
 TEST(record_budget, nothing_rolls_before_the_window_ends) {
