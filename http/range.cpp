@@ -1,5 +1,6 @@
 #include "http/range.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace provbox::http {
@@ -37,13 +38,16 @@ range_result parse_range(std::string_view header, std::uint64_t size) {
   }
   auto first = number(first_text);
   if (!first) return {};
-  if (*first >= size) return {range_kind::unsatisfiable, {}};
-  std::uint64_t last = size - 1;
+  // The whole spec is checked before the size: a malformed last, or one below
+  // the first (RFC 9110 §14.1.1: invalid), is ignored like any malformed
+  // header, not answered with 416 because the first is past the end.
+  std::optional<std::uint64_t> given;
   if (!last_text.empty()) {
-    auto given = number(last_text);
+    given = number(last_text);
     if (!given || *given < *first) return {};
-    last = std::min(*given, size - 1);
   }
+  if (*first >= size) return {range_kind::unsatisfiable, {}};
+  const std::uint64_t last = given ? std::min(*given, size - 1) : size - 1;
   return {range_kind::partial, {*first, last - *first + 1}};
 }
 

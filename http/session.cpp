@@ -101,10 +101,12 @@ net::awaitable<bool> write_response(Stream& stream, bhttp::response<Body>& res, 
 
 // Serves one device request; returns false when the connection must close.
 // `certificate_serial` is the HTTPS client's (null for plain HTTP).
+// `identity` is taken by value: the coroutine starts only when awaited, after
+// a temporary (plain_session's std::nullopt) would already be gone.
 template <class Stream>
 net::awaitable<bool> answer_device(Stream& stream, const request_type& req, server_state& state,
                                    provisioning::transport via, const std::string& peer,
-                                   const std::optional<profile::mac_address>& identity,
+                                   std::optional<profile::mac_address> identity,
                                    const std::string* certificate_serial) {
   const auto started = std::chrono::steady_clock::now();
   auto& service = state.service;

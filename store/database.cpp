@@ -99,6 +99,18 @@ database::database(const std::string& path) : path_(path) {
   // others. Done by path, before the WAL files exist (SQLite gives them the
   // database's mode): opening the file ourselves and closing it would drop
   // SQLite's locks on it.
+  try {
+    configure(path);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: a file
+    // that is not a database ("file is not a database" on the first PRAGMA)
+    // would leak the connection.
+    close();
+    throw;
+  }
+}
+
+void database::configure(const std::string& path) {
   struct stat st {};
   if (path != ":memory:" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
     ::chmod(path.c_str(), st.st_mode & 0700);
@@ -138,9 +150,13 @@ std::optional<std::uint64_t> database::commits_noted() const {
   return signal_ ? signal_->count() : std::nullopt;
 }
 
-database::~database() {
+database::~database() { close(); }
+
+void database::close() noexcept {
   for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  cache_.clear();
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 statement database::prepare(std::string_view sql) {

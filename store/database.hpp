@@ -97,6 +97,8 @@ public:
   sqlite3* handle() const { return db_; }
 
 private:
+  void configure(const std::string& path);  // the PRAGMAs and the change signal
+  void close() noexcept;
   struct cached_statement {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;

@@ -3,7 +3,8 @@
     keepalive_watch.py PORT SECONDS REPORT PATH [PATH...]
 
 One thread per PATH keeps one connection open and fetches its file again and
-again for SECONDS (a new connection only when the server closed one). Every
+again (a new connection only when the server closed one) until SIGTERM or,
+at most, SECONDS; then it reports. Every
 answer is checked: status 200, and DBID_DBASE_VERSION never below the one
 before for that file. REPORT gets one JSON object: responses, errors (the
 first few, with what was wrong), and the versions seen per path. Exit 0 when
@@ -12,6 +13,7 @@ nothing was wrong, 1 otherwise.
 import http.client
 import json
 import re
+import signal
 import sys
 import threading
 import time
@@ -19,10 +21,13 @@ import time
 VERSION = re.compile(rb"^DBID_DBASE_VERSION=(\d+)\r?$", re.M)
 
 
+STOP = threading.Event()
+
+
 def watch(port, deadline, path, out):
     conn = None
     highest = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not STOP.is_set():
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -64,6 +69,7 @@ def main():
     port, seconds, report = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     paths = sys.argv[4:]
     deadline = time.monotonic() + seconds
+    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     outs = [{"responses": 0, "errors": [], "versions": {}} for _ in paths]
     threads = [threading.Thread(target=watch, args=(port, deadline, p, o)) for p, o in zip(paths, outs)]
     for t in threads:
