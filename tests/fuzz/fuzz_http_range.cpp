@@ -8,6 +8,7 @@
 //     independently of the parser: malformed, multi-range or absent means
 //     whole; a well-formed range outside the file is unsatisfiable.
 //  4. A partial range written back as "bytes=FIRST-LAST" parses to itself.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "http/range.hpp"
 
 #include <algorithm>
@@ -23,12 +24,7 @@ namespace {
 
 using namespace provbox::http;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
 // 1*DIGIT that fits in 64 bits, or nothing.
 std::optional<std::uint64_t> digits(std::string_view text) {

@@ -10,6 +10,7 @@
 //     the same path; with no '%', '?' or '#' in it, "/" + path is accepted
 //     as that same path (idempotent).
 //  4. A refusal always carries a reason.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "server/provisioning/request_path.hpp"
 
 #include <algorithm>
@@ -24,35 +25,8 @@ namespace {
 
 using namespace provbox::provisioning;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
-// Written independently of the parser: splits on '/' and looks at each byte.
-void check_plain_relative_path(std::string_view path) {
-  check(!path.empty(), "an accepted path is not empty");
-  check(path.size() <= 1024, "an accepted path is at most 1024 bytes");
-  check(path.front() != '/', "an accepted path has no leading '/'");
-  for (const char c : path) {
-    const auto byte = static_cast<unsigned char>(c);
-    check(byte != 0, "an accepted path has no NUL");
-    check(c != '\\', "an accepted path has no backslash");
-    check(byte >= 0x20 && byte != 0x7f, "an accepted path has no control character");
-  }
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t slash = path.find('/', start);
-    const std::string_view segment =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    check(!segment.empty(), "an accepted path has no empty segment");
-    check(segment != "." && segment != "..", "an accepted path has no '.' or '..' segment");
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-}
 
 std::string escape_every_byte(std::string_view path) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -81,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string& path = *checked.path;
   check(checked.refusal.empty(), "an accepted path has no refusal");
-  check_plain_relative_path(path);
+  provbox::fuzz::check_plain_relative_path(path, "path");
 
   // Every separator was sent as a raw '/': "%2F" never splits a segment.
   const std::string_view raw_path = target.substr(0, target.find_first_of("?#"));

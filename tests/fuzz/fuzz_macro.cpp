@@ -1,5 +1,6 @@
 // Drives the macro tokenizer and expander with arbitrary text and checks
 // properties that hold for every input, not just well-formed ones.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "server/profile/macro.hpp"
 
 #include <cstddef>
@@ -15,12 +16,7 @@ namespace {
 
 using namespace provbox::profile;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
 bool is_name_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

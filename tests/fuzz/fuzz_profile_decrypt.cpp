@@ -13,6 +13,7 @@
 //     with a salt taken from the input and with a fresh random one.
 // ASan sees our buffers; OpenSSL itself is not instrumented, so a read past
 // the end inside libcrypto would show up only as a wrong result.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "server/profile/cipher.hpp"
 
 #include <algorithm>
@@ -29,12 +30,7 @@ namespace {
 
 using namespace provbox::profile;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
 constexpr std::string_view magic = "Salted__";
 constexpr std::size_t header_size = 16;  // "Salted__" and an 8-byte salt

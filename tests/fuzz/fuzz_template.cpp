@@ -1,5 +1,6 @@
 // Drives the template parser with arbitrary bytes: it must never throw, and
 // whatever it accepts must be something it would accept again unchanged.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "server/profile/profile_template.hpp"
 
 #include <algorithm>
@@ -15,12 +16,7 @@ namespace {
 
 using namespace provbox::profile;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
 bool is_printable(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) {

@@ -9,6 +9,7 @@
 //  3. The check is idempotent: checking the accepted name again, with or
 //     without a leading '/', gives the same name.
 //  4. A refusal always carries a reason.
+#include "tests/fuzz/fuzz_check.hpp"
 #include "server/provisioning/request_path.hpp"
 #include "tftp/packet.hpp"
 
@@ -27,35 +28,8 @@ namespace {
 using namespace provbox::provisioning;
 namespace tftp = provbox::tftp;
 
-void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using provbox::fuzz::check;
 
-// Written independently of the parser: splits on '/' and looks at each byte.
-void check_plain_relative_path(std::string_view path) {
-  check(!path.empty(), "an accepted name is not empty");
-  check(path.size() <= 1024, "an accepted name is at most 1024 bytes");
-  check(path.front() != '/', "an accepted name has no leading '/'");
-  for (const char c : path) {
-    const auto byte = static_cast<unsigned char>(c);
-    check(byte != 0, "an accepted name has no NUL");
-    check(c != '\\', "an accepted name has no backslash");
-    check(byte >= 0x20 && byte != 0x7f, "an accepted name has no control character");
-  }
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t slash = path.find('/', start);
-    const std::string_view segment =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    check(!segment.empty(), "an accepted name has no empty segment");
-    check(segment != "." && segment != "..", "an accepted name has no '.' or '..' segment");
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-}
 
 void check_name(std::string_view name) {
   const path_check checked = check_tftp_name(name);
@@ -65,7 +39,7 @@ void check_name(std::string_view name) {
   }
   const std::string& path = *checked.path;
   check(checked.refusal.empty(), "an accepted name has no refusal");
-  check_plain_relative_path(path);
+  provbox::fuzz::check_plain_relative_path(path, "name");
 
   std::string_view sent = name;
   if (sent.starts_with('/')) sent.remove_prefix(1);
